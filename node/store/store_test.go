@@ -1,0 +1,225 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/node/store/storetest"
+)
+
+func migrated(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.Migrate(ctx, "test", os.DirFS("testdata/migrations")); err != nil {
+		t.Fatal(err)
+	}
+	// A second run applies nothing and fails nothing.
+	if err := db.Migrate(ctx, "test", os.DirFS("testdata/migrations")); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		migrated(t, db)
+
+		t.Run("commit and read back exact fen", func(t *testing.T) {
+			big := int64(math.MaxInt64 - 7)
+			err := db.Tx(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO accounts(id, balance, note) VALUES (?, ?, ?)", "fund", big, []byte{0, 1, 2, 0xff})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bal int64
+			var note []byte
+			if err := db.QueryRow(ctx, "SELECT balance, note FROM accounts WHERE id = ?", "fund").Scan(&bal, &note); err != nil {
+				t.Fatal(err)
+			}
+			if bal != big || string(note) != "\x00\x01\x02\xff" {
+				t.Fatalf("read back %d %x", bal, note)
+			}
+		})
+
+		t.Run("error rolls back", func(t *testing.T) {
+			boom := errors.New("boom")
+			err := db.Tx(ctx, func(tx *store.Tx) error {
+				if _, err := tx.Exec(ctx, "INSERT INTO accounts(id, balance) VALUES (?, ?)", "lost", 1); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("got %v", err)
+			}
+			var n int
+			if err := db.QueryRow(ctx, "SELECT count(*) FROM accounts WHERE id = ?", "lost").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("rolled-back row visible")
+			}
+		})
+
+		t.Run("duplicate key is an error and keeps the first", func(t *testing.T) {
+			ins := func(amount int64) error {
+				return db.Tx(ctx, func(tx *store.Tx) error {
+					_, err := tx.Exec(ctx, "INSERT INTO moves(msgid, amount) VALUES (?, ?)", "m-1", amount)
+					return err
+				})
+			}
+			if err := ins(100); err != nil {
+				t.Fatal(err)
+			}
+			if err := ins(200); err == nil {
+				t.Fatal("duplicate msgid accepted")
+			}
+			var amt int64
+			if err := db.QueryRow(ctx, "SELECT amount FROM moves WHERE msgid = ?", "m-1").Scan(&amt); err != nil || amt != 100 {
+				t.Fatalf("amount %d err %v", amt, err)
+			}
+		})
+
+		t.Run("concurrent increments are all kept", func(t *testing.T) {
+			if err := db.Tx(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO accounts(id, balance) VALUES ('ctr', 0)")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			const workers, each = 4, 25
+			var wg sync.WaitGroup
+			errs := make(chan error, workers)
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < each; i++ {
+						err := db.Tx(ctx, func(tx *store.Tx) error {
+							var b int64
+							if err := tx.QueryRow(ctx, "SELECT balance FROM accounts WHERE id = 'ctr'").Scan(&b); err != nil {
+								return err
+							}
+							_, err := tx.Exec(ctx, "UPDATE accounts SET balance = ? WHERE id = 'ctr'", b+1)
+							return err
+						})
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			var b int64
+			if err := db.QueryRow(ctx, "SELECT balance FROM accounts WHERE id = 'ctr'").Scan(&b); err != nil {
+				t.Fatal(err)
+			}
+			if b != workers*each {
+				t.Fatalf("balance %d, want %d", b, workers*each)
+			}
+		})
+	})
+}
+
+func TestRebind(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	if got := db.Rebind("SELECT ? , '?'"); got != "SELECT ? , '?'" {
+		t.Fatalf("sqlite rebind changed the query: %q", got)
+	}
+}
+
+// TestSerializationFailureRetried makes two PostgreSQL transactions read
+// the same row before either writes, so one of them must fail with SQLSTATE
+// 40001; DB.Tx retries it and the effect of each lands exactly once.
+func TestSerializationFailureRetried(t *testing.T) {
+	db := storetest.Open(t, store.Postgres)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	migrated(t, db)
+	if db.Rebind("a ? b ?") != "a $1 b $2" {
+		t.Fatalf("postgres rebind: %q", db.Rebind("a ? b ?"))
+	}
+	if err := db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO accounts(id, balance) VALUES ('hot', 0)")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var attempts atomic.Int32
+	var bothRead sync.WaitGroup
+	bothRead.Add(2)
+	var once [2]sync.Once
+	run := func(i int, msgid string) error {
+		return db.Tx(ctx, func(tx *store.Tx) error {
+			attempts.Add(1)
+			var b int64
+			if err := tx.QueryRow(ctx, "SELECT balance FROM accounts WHERE id = 'hot'").Scan(&b); err != nil {
+				return err
+			}
+			// The first attempt of each waits until both have read.
+			once[i].Do(func() { bothRead.Done(); bothRead.Wait() })
+			if _, err := tx.Exec(ctx, "INSERT INTO moves(msgid, amount) VALUES (?, 1)", msgid); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "UPDATE accounts SET balance = ? WHERE id = 'hot'", b+1)
+			return err
+		})
+	}
+	errs := make(chan error, 2)
+	for i, m := range []string{"a", "b"} {
+		go func() { errs <- run(i, m) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if attempts.Load() < 3 {
+		t.Fatalf("only %d attempts: no serialization failure was forced", attempts.Load())
+	}
+	var b int64
+	var n int
+	if err := db.QueryRow(ctx, "SELECT balance FROM accounts WHERE id = 'hot'").Scan(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM moves").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if b != 2 || n != 2 {
+		t.Fatalf("balance %d moves %d, want 2 and 2 (each transaction exactly once)", b, n)
+	}
+	t.Logf("%d attempts for 2 transactions", attempts.Load())
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		cfg  store.Config
+	}{
+		{"unknown driver", store.Config{Driver: "mysql"}},
+		{"sqlite without path", store.Config{Driver: store.SQLite}},
+		{"postgres without url", store.Config{Driver: store.Postgres}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if db, err := store.Open(ctx, tc.cfg, nil); err == nil {
+				db.Close()
+				t.Fatal("opened")
+			}
+		})
+	}
+}
