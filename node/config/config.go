@@ -1,0 +1,374 @@
+// Package config is a node's configuration: shared defaults, then the
+// center's YAML file, then command-line overrides. Load reports every
+// problem it finds, each with the key path it belongs to.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ybfed/ybfed/federation/centers"
+	"github.com/ybfed/ybfed/node/store"
+)
+
+// Roles a node can have.
+const (
+	RoleNational = "national"
+	RoleProvince = "province"
+)
+
+// Config is everything one node needs to start.
+type Config struct {
+	Node       Identity   `yaml:"node"`
+	Listen     Listen     `yaml:"listen"`
+	Advertise  string     `yaml:"advertise"`
+	DataDir    string     `yaml:"data_dir"`
+	Storage    Storage    `yaml:"storage"`
+	Federation Federation `yaml:"federation"`
+	TLS        TLS        `yaml:"tls"`
+	CA         CA         `yaml:"ca"`
+	Log        Log        `yaml:"log"`
+	Shutdown   Shutdown   `yaml:"shutdown"`
+}
+
+// Identity says which center this node is.
+type Identity struct {
+	// Admdvs is the center's 6-digit GB/T 2260 code.
+	Admdvs string `yaml:"admdvs"`
+	// Name is the center's display name.
+	Name string `yaml:"name"`
+	// Role is national or province.
+	Role string `yaml:"role"`
+}
+
+// Listen holds the node's listen addresses (host:port; port 0 picks one).
+type Listen struct {
+	Hospital  string `yaml:"hospital"`
+	Internode string `yaml:"internode"`
+	Raft      string `yaml:"raft"`
+	Gossip    string `yaml:"gossip"`
+	Admin     string `yaml:"admin"`
+	Console   string `yaml:"console"`
+	// Enrol serves join-token enrolment; only the national node sets it.
+	Enrol string `yaml:"enrol"`
+}
+
+// Storage selects the database backend.
+type Storage struct {
+	Driver   string `yaml:"driver"`
+	Path     string `yaml:"path"`
+	URL      string `yaml:"url"`
+	MaxConns int    `yaml:"max_conns"`
+}
+
+// Federation holds how the node finds and trusts the rest.
+type Federation struct {
+	// Seeds are gossip addresses of other nodes to join through.
+	Seeds []string `yaml:"seeds"`
+	// NationalURL is the national node's inter-node API.
+	NationalURL string `yaml:"national_url"`
+	// EnrolURL is the national node's enrolment endpoint.
+	EnrolURL string `yaml:"enrol_url"`
+	// Voters are the admdvs codes of the reference-data raft voters.
+	Voters []string `yaml:"voters"`
+	// JoinToken is a one-time enrolment token (only for the first start).
+	JoinToken string `yaml:"join_token"`
+}
+
+// TLS locates the node's key material.
+type TLS struct {
+	Dir            string `yaml:"dir"`
+	PassphraseFile string `yaml:"passphrase_file"`
+}
+
+// CA locates the federation CA (national node only).
+type CA struct {
+	Dir            string `yaml:"dir"`
+	PassphraseFile string `yaml:"passphrase_file"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Shutdown bounds graceful shutdown.
+type Shutdown struct {
+	Drain Duration `yaml:"drain"`
+}
+
+// Duration is a time.Duration written as "30s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// StoreConfig converts the storage section for node/store, resolving the
+// default SQLite path inside the data directory.
+func (c *Config) StoreConfig() store.Config {
+	s := store.Config{Driver: store.Kind(c.Storage.Driver), Path: c.Storage.Path, URL: c.Storage.URL, MaxConns: c.Storage.MaxConns}
+	if s.Driver == "" {
+		s.Driver = store.SQLite
+	}
+	if s.Driver == store.SQLite && s.Path == "" {
+		s.Path = filepath.Join(c.DataDir, "ybnode.db")
+	}
+	return s
+}
+
+// FieldError is one problem with one key.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// Errors is every problem found in a configuration.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Parse decodes YAML documents in order, later ones overriding earlier
+// ones, and validates the result. Unknown keys are errors.
+func Parse(docs ...[]byte) (*Config, error) {
+	var c Config
+	var errs Errors
+	for _, doc := range docs {
+		var root yaml.Node
+		if err := yaml.Unmarshal(doc, &root); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if len(root.Content) == 0 {
+			continue
+		}
+		unknownKeys(root.Content[0], reflect.TypeOf(c), "", &errs)
+		if err := root.Content[0].Decode(&c); err != nil {
+			errs = append(errs, FieldError{Path: "(file)", Msg: err.Error()})
+		}
+	}
+	errs = append(errs, c.Validate()...)
+	if len(errs) > 0 {
+		return &c, errs
+	}
+	return &c, nil
+}
+
+// Load reads the shared defaults and the center file at path.
+func Load(defaults []byte, path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(defaults, b)
+	if err != nil {
+		var es Errors
+		if errors.As(err, &es) {
+			return c, fmt.Errorf("%s:\n%w", path, err)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// unknownKeys records every mapping key with no matching struct field.
+func unknownKeys(n *yaml.Node, t reflect.Type, path string, errs *Errors) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if name == "" || name == "-" {
+				continue
+			}
+			fields[name] = f.Type
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			p := join(path, k)
+			ft, ok := fields[k]
+			if !ok {
+				*errs = append(*errs, FieldError{Path: p, Msg: fmt.Sprintf("unknown key (line %d)", n.Content[i].Line)})
+				continue
+			}
+			unknownKeys(n.Content[i+1], ft, p, errs)
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, c := range n.Content {
+			unknownKeys(c, t.Elem(), path+"["+strconv.Itoa(i)+"]", errs)
+		}
+	}
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+// Validate checks the configuration and returns every problem found.
+func (c *Config) Validate() Errors {
+	var errs Errors
+	add := func(path, format string, a ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, a...)})
+	}
+	if err := centers.ValidAdmdvs(c.Node.Admdvs); err != nil {
+		add("node.admdvs", "%v", err)
+	} else if _, ok := centers.Lookup(c.Node.Admdvs); !ok {
+		add("node.admdvs", "%s is a city or county code; a node serves a center (national 100000 or a province-level code)", c.Node.Admdvs)
+	}
+	switch c.Node.Role {
+	case RoleNational:
+		if c.Node.Admdvs != "" && c.Node.Admdvs != centers.NationalAdmdvs {
+			add("node.role", "national role needs node.admdvs %s, not %q", centers.NationalAdmdvs, c.Node.Admdvs)
+		}
+	case RoleProvince:
+		if c.Node.Admdvs == centers.NationalAdmdvs {
+			add("node.role", "admdvs %s is the national center; role must be national", c.Node.Admdvs)
+		}
+	case "":
+		add("node.role", "required (national or province)")
+	default:
+		add("node.role", "must be national or province, not %q", c.Node.Role)
+	}
+	if strings.TrimSpace(c.Node.Name) == "" {
+		add("node.name", "required")
+	}
+	// Listen addresses: well formed, and no two on the same port.
+	type lis struct{ key, addr string }
+	all := []lis{{"hospital", c.Listen.Hospital}, {"internode", c.Listen.Internode}, {"raft", c.Listen.Raft},
+		{"gossip", c.Listen.Gossip}, {"admin", c.Listen.Admin}, {"console", c.Listen.Console}, {"enrol", c.Listen.Enrol}}
+	seen := map[string]string{}
+	for _, l := range all {
+		p := "listen." + l.key
+		if l.addr == "" {
+			if l.key != "enrol" && l.key != "console" {
+				add(p, "required")
+			}
+			continue
+		}
+		host, port, err := net.SplitHostPort(l.addr)
+		if err != nil {
+			add(p, "not host:port: %q", l.addr)
+			continue
+		}
+		pn, err := strconv.Atoi(port)
+		if err != nil || pn < 0 || pn > 65535 {
+			add(p, "bad port %q", port)
+			continue
+		}
+		if pn == 0 {
+			continue // picked at start, cannot clash
+		}
+		for other, oaddr := range seen {
+			oh, op, _ := net.SplitHostPort(oaddr)
+			if op == port && (oh == host || oh == "" || host == "" || oh == "0.0.0.0" || host == "0.0.0.0") {
+				add(p, "port %s already used by listen.%s", port, other)
+			}
+		}
+		seen[l.key] = l.addr
+	}
+	if c.Listen.Enrol != "" && c.Node.Role != RoleNational {
+		add("listen.enrol", "only the national node serves enrolment")
+	}
+	if c.DataDir == "" {
+		add("data_dir", "required")
+	}
+	switch store.Kind(c.Storage.Driver) {
+	case store.SQLite, "":
+		if c.Storage.URL != "" {
+			add("storage.url", "set, but storage.driver is sqlite")
+		}
+	case store.Postgres, store.Cockroach:
+		if c.Storage.URL == "" {
+			add("storage.url", "required for driver %s", c.Storage.Driver)
+		} else if !strings.HasPrefix(c.Storage.URL, "postgres://") && !strings.HasPrefix(c.Storage.URL, "postgresql://") {
+			add("storage.url", "must start with postgres:// or postgresql://")
+		}
+	default:
+		add("storage.driver", "must be sqlite, postgres or cockroach, not %q", c.Storage.Driver)
+	}
+	for i, s := range c.Federation.Seeds {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			add(fmt.Sprintf("federation.seeds[%d]", i), "not host:port: %q", s)
+		}
+	}
+	for _, u := range []struct{ key, val string }{{"federation.national_url", c.Federation.NationalURL}, {"federation.enrol_url", c.Federation.EnrolURL}} {
+		if u.val != "" && !strings.HasPrefix(u.val, "https://") {
+			add(u.key, "must be an https:// URL, not %q", u.val)
+		}
+	}
+	vs := map[string]bool{}
+	for i, v := range c.Federation.Voters {
+		p := fmt.Sprintf("federation.voters[%d]", i)
+		if _, ok := centers.Lookup(v); !ok {
+			add(p, "%q is not a center's admdvs code", v)
+		}
+		if vs[v] {
+			add(p, "%s listed twice", v)
+		}
+		vs[v] = true
+	}
+	if len(c.Federation.Voters) > 0 && len(c.Federation.Voters)%2 == 0 {
+		add("federation.voters", "needs an odd number of voters, has %d", len(c.Federation.Voters))
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "json", "text":
+	default:
+		add("log.format", "must be json or text, not %q", c.Log.Format)
+	}
+	if c.Shutdown.Drain < 0 {
+		add("shutdown.drain", "must not be negative")
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	return errs
+}
+
+// Marshal renders the effective configuration as YAML.
+func (c *Config) Marshal() ([]byte, error) {
+	var b bytes.Buffer
+	e := yaml.NewEncoder(&b)
+	e.SetIndent(2)
+	if err := e.Encode(c); err != nil {
+		return nil, fmt.Errorf("config: encode: %w", err)
+	}
+	return b.Bytes(), nil
+}
