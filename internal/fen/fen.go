@@ -103,3 +103,23 @@ func Max(a, b Fen) Fen {
 
 // Pos returns f when positive, else zero (max(0, f)).
 func Pos(f Fen) Fen { return Max(f, 0) }
+
+// DivRatio returns f ÷ r rounded to the fen, halves away from zero: the
+// amount that r turns into f. It panics when r is zero.
+func (f Fen) DivRatio(r Ratio) Fen {
+	if r == 0 {
+		panic("fen: DivRatio by zero")
+	}
+	d, neg := int64(r), (f < 0) != (r < 0)
+	if d < 0 {
+		d = -d
+	}
+	v, ok := mulDivRound(int64(f), RatioOne, d)
+	if !ok {
+		return saturate(neg)
+	}
+	if (v < 0) != neg && v != 0 {
+		v = -v
+	}
+	return Fen(v)
+}

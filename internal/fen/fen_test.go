@@ -278,3 +278,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestDivRatio(t *testing.T) {
+	tests := []struct {
+		f    fen.Fen
+		r    string
+		want fen.Fen
+	}{
+		{1394000, "0.85", 1640000},
+		{100, "0.3", 333}, // 333.33
+		{200, "0.3", 667}, // 666.67
+		{1, "0.4", 3},     // 2.5 → 3
+		{-1, "0.4", -3},
+		{0, "0.5", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.f.String()+"/"+tt.r, func(t *testing.T) {
+			if got := tt.f.DivRatio(fen.MustParseRatio(tt.r)); got != tt.want {
+				t.Fatalf("%v ÷ %s = %d, want %d", tt.f, tt.r, got, tt.want)
+			}
+		})
+	}
+}
