@@ -128,30 +128,39 @@ func DecodeItem(b []byte) (Item, error) {
 // Chunk splits a sorted batch into consecutive sub-batches whose canonical
 // encodings are each at most maxBytes long. The chunks share cs's memory.
 func Chunk(cs []Change, maxBytes int) ([][]Change, error) {
-	const header = len(magic) + 10 // magic and the longest count varint
 	var (
 		out   [][]Change
 		start int
-		size  = header
+		sum   int // encoded bytes of cs[start:i]
 		buf   []byte
 	)
+	size := func(count, body int) int { return len(magic) + uvarintLen(uint64(count)) + body }
 	for i := range cs {
 		buf = append(buf[:0], byte(cs[i].Op))
 		buf = AppendItem(buf, &cs[i].Item)
 		n := len(buf)
-		if header+n > maxBytes {
-			return nil, fmt.Errorf("chunk: change %d (%q) encodes to %d bytes, more than the %d-byte limit", i, cs[i].Item.Code, header+n, maxBytes)
+		if size(1, n) > maxBytes {
+			return nil, fmt.Errorf("chunk: change %d (%q) encodes to %d bytes, more than the %d-byte limit", i, cs[i].Item.Code, size(1, n), maxBytes)
 		}
-		if size+n > maxBytes {
+		if size(i-start+1, sum+n) > maxBytes {
 			out = append(out, cs[start:i:i])
-			start, size = i, header
+			start, sum = i, 0
 		}
-		size += n
+		sum += n
 	}
 	if start < len(cs) {
 		out = append(out, cs[start:len(cs):len(cs)])
 	}
 	return out, nil
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 // SortChanges sorts cs by code, the order EncodeChanges requires.

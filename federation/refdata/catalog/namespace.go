@@ -176,16 +176,18 @@ func pairCheck(needOp bool) func(string) error {
 	}
 }
 
-// matchAny reports the closest mismatch when code fits none of shapes.
+// matchAny reports, when code fits none of shapes, the mismatch that comes
+// latest in a shape of the code's length (the most likely intended one).
 func matchAny(code string, shapes []string) error {
 	var best error
+	bestPos := -2
 	for _, sh := range shapes {
-		err := matchShape(code, sh)
+		pos, err := matchShape(code, sh)
 		if err == nil {
 			return nil
 		}
-		if best == nil || len(sh) == len(code) {
-			best = err
+		if best == nil || pos > bestPos {
+			best, bestPos = err, pos
 		}
 	}
 	if len(shapes) > 1 {
@@ -199,27 +201,29 @@ func matchAny(code string, shapes []string) error {
 }
 
 // matchShape checks code against a shape where 'a' stands for an upper-case
-// ASCII letter, '9' for an ASCII digit and any other byte for itself.
-func matchShape(code, shape string) error {
+// ASCII letter, '9' for an ASCII digit and any other byte for itself. On a
+// mismatch it returns the position of the first wrong character, or -1 when
+// the length differs.
+func matchShape(code, shape string) (int, error) {
 	if len(code) != len(shape) {
-		return fmt.Errorf("want %d characters (shape %s), have %d", len(shape), shape, len(code))
+		return -1, fmt.Errorf("want %d characters (shape %s), have %d", len(shape), shape, len(code))
 	}
 	for i := 0; i < len(shape); i++ {
 		c := code[i]
 		switch shape[i] {
 		case 'a':
 			if c < 'A' || c > 'Z' {
-				return fmt.Errorf("character %d %q should be an upper-case letter (shape %s)", i+1, c, shape)
+				return i, fmt.Errorf("character %d %q should be an upper-case letter (shape %s)", i+1, c, shape)
 			}
 		case '9':
 			if c < '0' || c > '9' {
-				return fmt.Errorf("character %d %q should be a digit (shape %s)", i+1, c, shape)
+				return i, fmt.Errorf("character %d %q should be a digit (shape %s)", i+1, c, shape)
 			}
 		default:
 			if c != shape[i] {
-				return fmt.Errorf("character %d %q should be %q (shape %s)", i+1, c, shape[i], shape)
+				return i, fmt.Errorf("character %d %q should be %q (shape %s)", i+1, c, shape[i], shape)
 			}
 		}
 	}
-	return nil
+	return 0, nil
 }
