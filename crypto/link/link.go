@@ -233,3 +233,13 @@ func (v *verifiedCache) verify(m *Material, der []byte) (*x509.Certificate, ca.I
 	v.mu.Unlock()
 	return cert, id, nil
 }
+
+// EnrolServerConfig is the GM TLS configuration of the enrolment endpoint:
+// same suite and certificates as ServerConfig, but no client certificate
+// (a joining node has none yet; its join token authenticates it).
+func EnrolServerConfig(m *Material) *gmtls.Config {
+	cfg := ServerConfig(m)
+	cfg.ClientAuth = gmtls.NoClientCert
+	cfg.VerifyPeerCertificate = nil
+	return cfg
+}
