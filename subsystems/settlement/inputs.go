@@ -196,7 +196,7 @@ func (in *InputFeeDetail) Validate() error {
 			checkLen(p+".med_list_codg", d.MedListCodg, 50, true),
 			checkLen(p+".medins_list_codg", d.MedinsListCodg, 150, true),
 			checkFlag(p+".hosp_appr_flag", d.HospApprFlag, false),
-			checkDetailAmounts(d, p),
+			detailErr(d, p),
 		); err != nil {
 			return err
 		}
@@ -718,6 +718,15 @@ func first(errs ...error) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// detailErr adapts checkDetailAmounts to the error interface without a
+// typed nil.
+func detailErr(d *FeeDetail, path string) error {
+	if err := checkDetailAmounts(d, path); err != nil {
+		return err
 	}
 	return nil
 }

@@ -87,7 +87,24 @@ type Priced struct {
 // scope. Products round to the fen, halves away from zero. path names the
 // line in errors ("input.feedetail[3]").
 func PriceLine(d *FeeDetail, it *CatalogueItem, path string) (PricedLine, error) {
-	if err := checkDetailAmounts(d, path); err != nil {
+	l, err := priceLine(d, it)
+	if err != nil {
+		return PricedLine{}, prefixed(err, path)
+	}
+	return l, nil
+}
+
+// prefixed puts path in front of the message of an EINVALID field error
+// whose message starts with the field name.
+func prefixed(err *Error, path string) error {
+	if err.Code == EINVALID {
+		err.Message = path + "." + err.Message
+	}
+	return err
+}
+
+func priceLine(d *FeeDetail, it *CatalogueItem) (PricedLine, *Error) {
+	if err := checkDetailAmounts(d, ""); err != nil {
 		return PricedLine{}, err
 	}
 	if !it.Class.Valid() {
@@ -122,19 +139,23 @@ func PriceLine(d *FeeDetail, it *CatalogueItem, path string) (PricedLine, error)
 }
 
 // checkDetailAmounts verifies a line's sign and that
-// det_item_fee_sumamt = pric × cnt rounded to the fen.
-func checkDetailAmounts(d *FeeDetail, path string) error {
+// det_item_fee_sumamt = pric × cnt rounded to the fen. With an empty path
+// the messages start with the field name.
+func checkDetailAmounts(d *FeeDetail, path string) *Error {
+	if path != "" {
+		path += "."
+	}
 	if d.Cnt <= 0 {
-		return fieldErr(path+".cnt", "must be positive")
+		return fieldErr(path+"cnt", "must be positive")
 	}
 	if d.Pric < 0 {
-		return fieldErr(path+".pric", "must not be negative")
+		return fieldErr(path+"pric", "must not be negative")
 	}
 	if d.DetItemFeeSumamt < 0 {
-		return fieldErr(path+".det_item_fee_sumamt", "must not be negative")
+		return fieldErr(path+"det_item_fee_sumamt", "must not be negative")
 	}
 	if want := d.Pric.MulQty(d.Cnt); d.DetItemFeeSumamt != want {
-		return fieldErr(path+".det_item_fee_sumamt", "is "+d.DetItemFeeSumamt.String()+
+		return fieldErr(path+"det_item_fee_sumamt", "is "+d.DetItemFeeSumamt.String()+
 			", but pric × cnt = "+want.String())
 	}
 	return nil
@@ -147,14 +168,14 @@ func Price(details []FeeDetail, cat Catalogue) (Priced, error) {
 	p := Priced{Lines: make([]PricedLine, 0, len(details))}
 	for i := range details {
 		d := &details[i]
-		path := idx("input.feedetail", i)
 		it, ok := cat.Item(d.MedListCodg)
 		if !ok {
-			return Priced{}, Errorf(ENOTFOUND, "%s.med_list_codg: unknown code %q in the treatment place's catalogue", path, truncate(d.MedListCodg, 30))
+			return Priced{}, Errorf(ENOTFOUND, "%s.med_list_codg: unknown code %q in the treatment place's catalogue",
+				idx("input.feedetail", i), truncate(d.MedListCodg, 30))
 		}
-		l, err := PriceLine(d, &it, path)
+		l, err := priceLine(d, &it)
 		if err != nil {
-			return Priced{}, err
+			return Priced{}, prefixed(err, idx("input.feedetail", i))
 		}
 		p.Lines = append(p.Lines, l)
 		p.Totals.add(&l)

@@ -95,7 +95,7 @@ type Result struct {
 // Settle applies the insured place's policy to one priced episode. It is
 // SettleInto with a fresh Result.
 func Settle(p *Policy, psn *Person, acc Accumulators, in *SettleInput) (Result, error) {
-	var r Result
+	r := Result{Setldetail: make([]SetlDetail, 0, 4)}
 	err := SettleInto(&r, p, psn, acc, in)
 	return r, err
 }
