@@ -13,6 +13,12 @@ import (
 // KeySize is the SM4 key length in bytes.
 const KeySize = 16
 
+// GCM parameters (standard sizes).
+const (
+	gcmNonceSize = 12
+	gcmTagSize   = 16
+)
+
 // NewAEAD returns SM4-GCM (standard GCM, 12-byte nonce, 16-byte tag) keyed
 // with a 16-byte key.
 func NewAEAD(key []byte) (cipher.AEAD, error) {
@@ -23,7 +29,17 @@ func NewAEAD(key []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sm4-gcm: %w", err)
 	}
-	g, err := cipher.NewGCM(b)
+	// Go 1.24+ crypto/cipher.NewGCM no longer asks the block for an
+	// optimised GCM, so ask emmansun's SM4 block directly (AES-NI/CLMUL or
+	// ARM64 assembly) and fall back to the generic construction.
+	var g cipher.AEAD
+	if fast, ok := b.(interface {
+		NewGCM(nonceSize, tagSize int) (cipher.AEAD, error)
+	}); ok {
+		g, err = fast.NewGCM(gcmNonceSize, gcmTagSize)
+	} else {
+		g, err = cipher.NewGCM(b)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sm4-gcm: %w", err)
 	}
