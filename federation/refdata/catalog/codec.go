@@ -22,10 +22,7 @@ var ErrNotCanonical = errors.New("not canonical")
 func EncodeChanges(cs []Change) ([]byte, error) {
 	size := len(magic) + 10
 	for i := range cs {
-		size += 24 + len(cs[i].Item.Code) + len(cs[i].Item.Name)
-		for k, v := range cs[i].Item.Attrs {
-			size += 2 + len(k) + len(v)
-		}
+		size += 24 + len(cs[i].Item.Code) + len(cs[i].Item.Name) + 32*len(cs[i].Item.Attrs)
 	}
 	return AppendChanges(make([]byte, 0, size), cs)
 }

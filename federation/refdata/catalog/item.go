@@ -108,10 +108,17 @@ func NewDate(year int, month time.Month, day int) Date {
 // DateOf returns the calendar date of t in t's location.
 func DateOf(t time.Time) Date { return NewDate(t.Date()) }
 
-// ParseDate reads "2006-01-02", "20060102" or "" (the zero Date).
+// ParseDate reads "2006-01-02", "20060102", "" (the zero Date), or a
+// spreadsheet serial day number of up to 5 digits (days since 1899-12-30,
+// as XLSX stores dates).
 func ParseDate(s string) (Date, error) {
 	if s == "" {
 		return 0, nil
+	}
+	if len(s) <= 5 {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return DateOf(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n)), nil
+		}
 	}
 	layout := "2006-01-02"
 	if len(s) == 8 {

@@ -87,7 +87,7 @@ func TestParsers(t *testing.T) {
 			t.Errorf("ParseGender(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for in, want := range map[string]Date{"": 0, "2026-03-01": 20260301, "20240229": 20240229} {
+	for in, want := range map[string]Date{"": 0, "2026-03-01": 20260301, "20240229": 20240229, "46082": 20260301, "45351": 20240229} {
 		got, err := ParseDate(in)
 		if err != nil || got != want {
 			t.Errorf("ParseDate(%q) = %v, %v; want %v", in, got, err, want)

@@ -208,7 +208,7 @@ func importXLSX(x *excelize.File, name string, opt ImportOptions) (*ImportResult
 	n := 0
 	for rows.Next() {
 		n++
-		rec, err := rows.Columns()
+		rec, err := rows.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
 			im.fail(RowError{Row: n, Reason: err.Error()})
 			break
@@ -370,14 +370,16 @@ func (im *importer) readHeader(rec []string) bool {
 		if f, ok := fieldAliases[key]; ok {
 			col.field = f
 		} else if err := checkAttrKey(key); err != nil || im.opt.Strict {
-			reason := fmt.Sprintf("unknown column %q", h)
-			if err == nil || im.opt.Strict {
-				reason += " (known: " + strings.Join(Fields(), ", ") + ")"
+			reason := fmt.Sprintf("unknown column %q (fields: %s", h, strings.Join(Fields(), ", "))
+			if im.opt.Strict {
+				reason += ")"
+			} else {
+				reason += "; other columns become attributes and need names of [a-z0-9_])"
 			}
 			if !im.fail(RowError{Row: 1, Column: letter, Field: h, Reason: reason}) {
 				return false
 			}
-			col.field, col.attr = "", "\x00ignored"
+			col.attr = "\x00ignored"
 		} else {
 			col.attr = key
 		}

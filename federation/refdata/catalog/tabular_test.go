@@ -231,3 +231,53 @@ func TestImportDryRunMedium(t *testing.T) {
 		t.Fatalf("progress called %d times for %d rows", calls, len(items))
 	}
 }
+
+func writeDrugs(b *testing.B, dir string) (csvPath, xlsxPath string, n int) {
+	b.Helper()
+	items := Generate(1, National)[Drug]
+	csvPath, xlsxPath = filepath.Join(dir, "drugs.csv"), filepath.Join(dir, "drugs.xlsx")
+	for path, write := range map[string]func(*os.File) error{
+		csvPath:  func(f *os.File) error { return ExportCSV(f, items) },
+		xlsxPath: func(f *os.File) error { return ExportXLSX(f, "drug", items) },
+	} {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := write(f); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return csvPath, xlsxPath, len(items)
+}
+
+func BenchmarkImportDrugsNational(b *testing.B) {
+	csvPath, xlsxPath, n := writeDrugs(b, b.TempDir())
+	for _, path := range []string{csvPath, xlsxPath} {
+		b.Run(filepath.Ext(path)[1:], func(b *testing.B) {
+			for b.Loop() {
+				res, err := ImportFile(path, ImportOptions{Namespace: Drug})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Items) != n {
+					b.Fatalf("%d items, want %d", len(res.Items), n)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkExportXLSXDrugsNational(b *testing.B) {
+	items := Generate(1, National)[Drug]
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := ExportXLSX(&buf, "drug", items); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(buf.Len()), "bytes")
+	}
+}
