@@ -301,14 +301,15 @@ func (in *InputSettle) PersonNo() string { return in.Data.PsnNo }
 
 // SettleInput builds the insured place's settlement input from a validated
 // request. setlID, setlTime and the treating hospital's level come from the
-// caller; clr_optins is the insured place.
+// caller; clr_optins is the insured place. For an admission with earlier
+// mid-stay settlements the caller sets AdmissionSettled and AdmissionDedc.
 func (in *InputSettle) SettleInput(req *Request, setlID, setlTime string, hospLevel int) SettleInput {
 	d := &in.Data
 	return SettleInput{
 		MdtrtID: d.MdtrtID, SetlID: setlID, SetlTime: setlTime, MedinsSetlID: req.Msgid,
 		Insutype: d.Insutype, MedType: d.MedType, MdtrtCertType: d.MdtrtCertType,
 		MdtrtareaAdmvs: req.MdtrtareaAdmvs, HospLevel: hospLevel,
-		AcctUsed: d.AcctUsedFlag == "1", MidSetl: d.MidSetlFlag == "1",
+		AcctUsed:  d.AcctUsedFlag == "1",
 		ClrOptins: req.InsuplcAdmdvs, ClrWay: "1", ClrType: clrType(d.MedType),
 		Totals: d.Totals,
 	}

@@ -19,10 +19,15 @@ type SettleInput struct {
 	MdtrtareaAdmvs string `json:"mdtrtarea_admvs"` // treatment place
 	HospLevel      int    `json:"medins_lv"`       // 0 unrated, 1..3
 	AcctUsed       bool   `json:"acct_used"`       // acct_used_flag = 1
-	MidSetl        bool   `json:"mid_setl"`        // inpatient mid-stay settlement: not a new admission
-	ClrOptins      string `json:"clr_optins"`
-	ClrWay         string `json:"clr_way"`
-	ClrType        string `json:"clr_type"`
+	// AdmissionSettled marks an inpatient settlement of an admission that
+	// earlier mid-stay settlements (中途结算) already counted;
+	// AdmissionDedc is the deductible they applied. The service sums both
+	// from its stored settlements of the mdtrt_id.
+	AdmissionSettled bool    `json:"admission_settled,omitempty"`
+	AdmissionDedc    fen.Fen `json:"admission_dedc,omitempty"`
+	ClrOptins        string  `json:"clr_optins"`
+	ClrWay           string  `json:"clr_way"`
+	ClrType          string  `json:"clr_type"`
 	Totals
 }
 
@@ -175,13 +180,17 @@ func SettleInto(r *Result, p *Policy, psn *Person, acc Accumulators, in *SettleI
 			dedc = fen.Pos(ben.Deductible[in.HospLevel] - used)
 		}
 	case kindInpatient:
-		dedc = ben.Deductible[in.HospLevel]
-		if acc.IptAdmissions > 0 {
-			dedc = ben.RepeatDeductible[in.HospLevel]
-		}
-		if !in.MidSetl {
+		earlier := acc.IptAdmissions // admissions before this one
+		if in.AdmissionSettled {
+			earlier--
+		} else {
 			d.IptAdmissions = 1
 		}
+		dedc = ben.Deductible[in.HospLevel]
+		if earlier > 0 {
+			dedc = ben.RepeatDeductible[in.HospLevel]
+		}
+		dedc = fen.Pos(dedc - in.AdmissionDedc)
 	}
 	s.ActPayDedc = fen.Min(in.InscpScpAmt, dedc)
 	if !ben.PerAdmission {
@@ -430,4 +439,28 @@ func (r *Result) check() error {
 func (s *SetlInfo) Totals() Totals {
 	return Totals{MedfeeSumamt: s.MedfeeSumamt, FulamtOwnpayAmt: s.FulamtOwnpayAmt,
 		OverlmtSelfpay: s.OverlmtSelfpay, PreselfpayAmt: s.PreselfpayAmt, InscpScpAmt: s.InscpScpAmt}
+}
+
+// Reversal returns the settlement that cancels r (2208/2305, or 2601 of a
+// settlement): every amount negated, a new setl_id and time, the account
+// refunded onto balc (the balance now), and the accumulators acc (the
+// person's now) with r's effect taken back. The pooled-fund ratio is kept.
+func (r *Result) Reversal(setlID, setlTime string, acc Accumulators, balc fen.Fen) Result {
+	s := r.Setlinfo
+	s.SetlID, s.SetlTime = setlID, setlTime
+	for _, f := range [...]*fen.Fen{&s.MedfeeSumamt, &s.FulamtOwnpayAmt, &s.OverlmtSelfpay, &s.PreselfpayAmt,
+		&s.InscpScpAmt, &s.ActPayDedc, &s.HifpPay, &s.CvlservPay, &s.HifesPay, &s.HifmiPay, &s.HifobPay,
+		&s.MafPay, &s.OthPay, &s.FundPaySumamt, &s.PsnPartAmt, &s.AcctPay, &s.PsnCashPay, &s.HospPartAmt, &s.AcctMulaidPay} {
+		*f = -*f
+	}
+	s.Balc = balc + r.Setlinfo.AcctPay
+	out := Result{Setlinfo: s, Setldetail: make([]SetlDetail, len(r.Setldetail))}
+	for i, d := range r.Setldetail {
+		d.InscpScpAmt, d.FundPayamt = -d.InscpScpAmt, -d.FundPayamt
+		out.Setldetail[i] = d
+	}
+	out.Delta = Accumulators{}.Reverse(r.Delta)
+	out.Delta.Year = r.Delta.Year
+	out.After = acc.Reverse(r.Delta)
+	return out
 }

@@ -389,3 +389,77 @@ func TestSettleIntoReuses(t *testing.T) {
 		t.Fatalf("second SettleInto differs")
 	}
 }
+
+// TestMidStaySettlement splits one admission into a mid-stay and a final
+// settlement: the deductible and the admission count apply once.
+func TestMidStaySettlement(t *testing.T) {
+	p := mustPolicy(t)
+	psn := employee("0.00", "1101", "0")
+	acc := settlement.Accumulators{Year: 2024}
+	mid := input("310", "21", 3, false, "440305", totals("1000.00", "0", "0", "0"))
+	r1, err := settlement.Settle(p, &psn, acc, &mid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first 1,000 is entirely deductible.
+	if r1.Setlinfo.ActPayDedc != fen.MustParse("1000.00") || r1.Setlinfo.HifpPay != 0 {
+		t.Fatalf("mid-stay: %+v", r1.Setlinfo)
+	}
+	final := input("310", "21", 3, false, "440305", totals("2000.00", "0", "0", "0"))
+	final.AdmissionSettled, final.AdmissionDedc = true, r1.Setlinfo.ActPayDedc
+	r2, err := settlement.Settle(p, &psn, r1.After, &final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 300 of the 1,300 first-admission deductible remain; (2,000 − 300) × 85% = 1,445.
+	if r2.Setlinfo.ActPayDedc != fen.MustParse("300.00") || r2.Setlinfo.HifpPay != fen.MustParse("1445.00") {
+		t.Fatalf("final: dedc %v hifp %v", r2.Setlinfo.ActPayDedc, r2.Setlinfo.HifpPay)
+	}
+	if r2.After.IptAdmissions != 1 {
+		t.Fatalf("admissions = %d, want 1", r2.After.IptAdmissions)
+	}
+	// The next admission pays the repeat deductible (650).
+	next := input("310", "21", 3, false, "440305", totals("1000.00", "0", "0", "0"))
+	r3, err := settlement.Settle(p, &psn, r2.After, &next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.Setlinfo.ActPayDedc != fen.MustParse("650.00") || r3.After.IptAdmissions != 2 {
+		t.Fatalf("next admission: dedc %v admissions %d", r3.Setlinfo.ActPayDedc, r3.After.IptAdmissions)
+	}
+}
+
+// TestReversal cancels a settlement: amounts negate, the account balance
+// and every accumulator come back.
+func TestReversal(t *testing.T) {
+	p := mustPolicy(t)
+	psn := employee("2000.00", "1101", "1")
+	before := settlement.Accumulators{Year: 2024, OtpDedcUsed: fen.MustParse("1000.00"), SettlementCount: 4}
+	in := input("310", "11", 3, true, "440305", totals("3000.00", "100.00", "0", "50.00"))
+	r, err := settlement.Settle(p, &psn, before, &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := r.Reversal("S2", "2024-06-01 11:00:00", r.After, r.Setlinfo.Balc)
+	if rev.After != before {
+		t.Fatalf("accumulators after reversal = %+v, want %+v", rev.After, before)
+	}
+	if rev.Setlinfo.Balc != psn.Insurance[0].Balc {
+		t.Fatalf("balance after reversal = %v, want %v", rev.Setlinfo.Balc, psn.Insurance[0].Balc)
+	}
+	s, o := rev.Setlinfo, r.Setlinfo
+	if s.MedfeeSumamt != -o.MedfeeSumamt || s.FundPaySumamt != -o.FundPaySumamt || s.AcctPay != -o.AcctPay ||
+		s.PsnCashPay != -o.PsnCashPay || s.SetlID != "S2" || s.PoolPropSelfpay != o.PoolPropSelfpay {
+		t.Fatalf("reversal setlinfo = %+v", s)
+	}
+	var sum fen.Fen
+	for _, d := range rev.Setldetail {
+		sum += d.FundPayamt
+	}
+	if sum != s.FundPaySumamt || s.MedfeeSumamt != s.FundPaySumamt+s.PsnPartAmt+s.HospPartAmt {
+		t.Fatalf("reversal does not balance")
+	}
+	if len(r.Setldetail) < 2 || r.Setldetail[0].FundPayamt <= 0 {
+		t.Fatalf("reversal did not touch the original: %+v", r.Setldetail)
+	}
+}
