@@ -229,7 +229,7 @@ func Check(ns Namespace, it *Item) []*FieldError {
 	add := func(field, value, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Value: value, Reason: fmt.Sprintf(format, args...)})
 	}
-	base, _, err := ParseNamespace(string(ns))
+	base, prov, err := ParseNamespace(string(ns))
 	if err != nil {
 		add(FieldCode, it.Code, "%v", err)
 		return errs
@@ -241,7 +241,7 @@ func Check(ns Namespace, it *Item) []*FieldError {
 	case len(it.Code) > MaxCodeLen:
 		add(FieldCode, it.Code[:MaxCodeLen]+"...", "longer than %d bytes", MaxCodeLen)
 	default:
-		if err := sp.validate(it.Code); err != nil {
+		if err := validateIn(base, prov, it.Code); err != nil {
 			add(FieldCode, it.Code, "%s code: %v", base, err)
 		}
 	}

@@ -133,11 +133,28 @@ func ParseNamespace(s string) (base Namespace, admdvs string, err error) {
 // ValidateCode checks code against the format of namespace ns (a base
 // namespace or a province extension of one).
 func ValidateCode(ns Namespace, code string) error {
-	base, _, err := ParseNamespace(string(ns))
+	base, prov, err := ParseNamespace(string(ns))
 	if err != nil {
 		return err
 	}
-	return specs[base].validate(code)
+	return validateIn(base, prov, code)
+}
+
+// validateIn checks code for namespace base and, in the extension of
+// province prov, that an embedded admdvs code lies in that province (for the
+// XPCC also under 6590, where GB/T 2260 lists its cities).
+func validateIn(base Namespace, prov, code string) error {
+	sp := specs[base]
+	if err := sp.validate(code); err != nil {
+		return err
+	}
+	if off := sp.admdvsAt(code); prov != "" && off >= 0 {
+		adm := code[off : off+6]
+		if centers.Province(adm) != prov && !(prov == centers.XPCCAdmdvs && strings.HasPrefix(adm, "6590")) {
+			return fmt.Errorf("embedded admdvs %s is outside province %s", adm, prov)
+		}
+	}
+	return nil
 }
 
 func (s spec) validate(code string) error {

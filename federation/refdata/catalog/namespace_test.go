@@ -64,6 +64,11 @@ func TestValidateCode(t *testing.T) {
 		{Extension(Drug, "440000"), "XA01ABD075A002010100483", ""},
 		{Extension(Drug, "440300"), "XA01ABD075A002010100483", "not a province-level center"},
 		{"nosuch", "X", "unknown catalogue"},
+		{Extension(MedicalInstitution, "430000"), "H43028110001", ""},
+		{Extension(MedicalInstitution, "440000"), "H43028110001", "outside province 440000"},
+		{Extension(Doctor, "660000"), "D6590010000001", ""},
+		{Extension(Doctor, "660000"), "D6601000000001", ""},
+		{Extension(Doctor, "650000"), "D6601000000001", "outside province 650000"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.ns)+"/"+tt.code, func(t *testing.T) {

@@ -213,8 +213,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 }
 
-func TestImportDryRunMedium(t *testing.T) {
-	items := Generate(4, 20)[Drug]
+func TestImportDryRun(t *testing.T) {
+	items := Generate(4, 100)[Drug]
 	var buf bytes.Buffer
 	if err := ExportXLSX(&buf, "", items); err != nil {
 		t.Fatal(err)
