@@ -9,8 +9,24 @@ import (
 	"github.com/ybfed/ybfed/subsystems/settlement"
 )
 
-// validInputs holds one valid input per transaction.
-var validInputs = map[string]string{
+// allValidInputs returns one valid input per transaction; 2207, 2301 and
+// 2304 come from the worked-example fixtures.
+func allValidInputs(tb testing.TB) map[string]string {
+	tb.Helper()
+	m := make(map[string]string, len(staticInputs)+3)
+	for k, v := range staticInputs {
+		m[k] = v
+	}
+	for _, f := range []string{"2207_request.json", "2304_request.json", "2301_request.json"} {
+		var req settlement.Request
+		mustReadJSON(tb, f, &req)
+		m[req.Infno] = string(req.Input)
+	}
+	return m
+}
+
+// staticInputs holds valid inputs of the transactions without a fixture.
+var staticInputs = map[string]string{
 	"1101": `{"data":{"mdtrt_cert_type":"02","mdtrt_cert_no":"440301199001011234","card_sn":"","begntime":"2024-03-15 10:00:00","psn_cert_type":"01","certno":"440301199001011234","psn_name":"张三"}}`,
 	"2201": `{"data":{"psn_no":"44000000000000000001","insutype":"310","begntime":"2024-03-15 10:00:00","mdtrt_cert_type":"02","mdtrt_cert_no":"440301199001011234","ipt_otp_no":"MZ0001","atddr_no":"D110105000001","dr_name":"刘医生","dept_code":"A03","dept_name":"内科","caty":"A03"}}`,
 	"2203": `{"mdtrtinfo":{"mdtrt_id":"110105M24031500001","psn_no":"44000000000000000001","med_type":"11","begntime":"2024-03-15 10:00:00"},"diseinfo":[{"diag_type":"1","diag_srt_no":"1","diag_code":"J06.900","diag_name":"急性上呼吸道感染","diag_time":"2024-03-15 10:10:00","vali_flag":"1"}]}`,
@@ -34,12 +50,7 @@ var validInputs = map[string]string{
 }
 
 func TestDecodeValidInputs(t *testing.T) {
-	// 2207 and 2304 come from the worked-example fixtures.
-	for _, f := range []string{"2207_request.json", "2304_request.json", "2301_request.json"} {
-		var req settlement.Request
-		mustReadJSON(t, f, &req)
-		validInputs[req.Infno] = string(req.Input)
-	}
+	validInputs := allValidInputs(t)
 	for _, infno := range settlement.Infnos() {
 		t.Run(infno, func(t *testing.T) {
 			raw, ok := validInputs[infno]
@@ -145,11 +156,7 @@ func TestDecodeInvalidInputs(t *testing.T) {
 		{"2205", "data.chrg_bchno", "", "", "input.data.chrg_bchno: required"},
 		{"2502", "data.trt_dcla_detl_sn", "", "", "input.data.trt_dcla_detl_sn: required"},
 	}
-	for _, f := range []string{"2207_request.json"} {
-		var req settlement.Request
-		mustReadJSON(t, f, &req)
-		validInputs[req.Infno] = string(req.Input)
-	}
+	validInputs := allValidInputs(t)
 	for _, tt := range tests {
 		t.Run(tt.infno+" "+tt.want, func(t *testing.T) {
 			base := tt.base
@@ -248,4 +255,28 @@ func TestErrorMapping(t *testing.T) {
 			t.Errorf("ErrorMessage(%v) = %q, want %q", tt.err, m, tt.msg)
 		}
 	}
+}
+
+// FuzzDecodeInput feeds arbitrary inputs to every transaction: decoding
+// never panics and every failure is a field-naming EINVALID error.
+func FuzzDecodeInput(f *testing.F) {
+	for infno, raw := range allValidInputs(f) {
+		f.Add(infno, raw)
+	}
+	f.Add("2204", `{"feedetail":[{"cnt":1.23456}]}`)
+	f.Fuzz(func(t *testing.T, infno, raw string) {
+		in, err := settlement.DecodeInput(infno, json.RawMessage(raw))
+		if err != nil {
+			if settlement.ErrorCode(err) != settlement.EINVALID {
+				t.Fatalf("code %s for %q: %v", settlement.ErrorCode(err), raw, err)
+			}
+			if m := settlement.ErrorMessage(err); !strings.HasPrefix(m, "input") && !strings.HasPrefix(m, "infno") {
+				t.Fatalf("message does not name a field: %q", m)
+			}
+			return
+		}
+		if err := in.Validate(); err != nil {
+			t.Fatalf("decoded input fails Validate: %v", err)
+		}
+	})
 }

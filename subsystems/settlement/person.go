@@ -50,11 +50,27 @@ type Filing struct {
 
 // covers reports whether f is valid for a visit at admdvs on date (yyyy-MM-dd).
 func (f *Filing) covers(admdvs, date string) bool {
-	if f.Admdvs != admdvs && !(f.Admdvs == Province(f.Admdvs) && Province(admdvs) == f.Admdvs) {
+	if !within(admdvs, f.Admdvs) {
 		return false
 	}
 	// yyyy-MM-dd strings compare in calendar order.
 	return f.Begndate <= date && (f.Enddate == "" || date <= f.Enddate)
+}
+
+// within reports whether division code lies inside area: the same code, or
+// area is a province (xx0000) or city (xxxx00) code that contains it.
+func within(code, area string) bool {
+	switch {
+	case code == area:
+		return true
+	case len(area) != 6 || len(code) != 6:
+		return false
+	case area[2:] == "0000":
+		return code[:2] == area[:2]
+	case area[4:] == "00":
+		return code[:4] == area[:4]
+	}
+	return false
 }
 
 // Person is what the insured place knows of a person for settlement.

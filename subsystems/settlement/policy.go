@@ -135,17 +135,23 @@ func (p *Policy) Validate() error {
 		if s.Outpatient == nil && s.Inpatient == nil {
 			return fieldErr(path, "needs an outpatient or inpatient benefit")
 		}
-		for name, b := range map[string]*Benefit{"outpatient": s.Outpatient, "chronic": s.Chronic, "inpatient": s.Inpatient} {
-			if b == nil {
+		for _, b := range [...]struct {
+			name string
+			b    *Benefit
+		}{{"outpatient", s.Outpatient}, {"chronic", s.Chronic}, {"inpatient", s.Inpatient}} {
+			if b.b == nil {
 				continue
 			}
-			if err := b.validate(path + "." + name); err != nil {
+			if err := b.b.validate(path + "." + b.name); err != nil {
 				return err
 			}
 		}
-		for name, g := range map[string]*Segment{"large_amount": s.LargeAmount, "civil_servant": s.CivilServant} {
-			if g != nil && (!g.Ratio.Valid() || g.Cap < 0) {
-				return fieldErr(path+"."+name, "ratio must be in [0,1] and cap not negative")
+		for _, g := range [...]struct {
+			name string
+			g    *Segment
+		}{{"large_amount", s.LargeAmount}, {"civil_servant", s.CivilServant}} {
+			if g.g != nil && (!g.g.Ratio.Valid() || g.g.Cap < 0) {
+				return fieldErr(path+"."+g.name, "ratio must be in [0,1] and cap not negative")
 			}
 		}
 		if ci := s.CriticalIllness; ci != nil {
