@@ -113,3 +113,33 @@ func Apply(items []Item, cs []Change) ([]Item, error) {
 	SortItems(out)
 	return out, nil
 }
+
+// CheckBatch validates a batch for namespace ns before it is published or
+// applied: changes sorted by strictly increasing code, known ops, full
+// items for adds and changes, a valid code for retires. It returns nil or
+// an error naming the first problem.
+func CheckBatch(ns Namespace, cs []Change) error {
+	base, prov, err := ParseNamespace(string(ns))
+	if err != nil {
+		return fmt.Errorf("check batch: %w", err)
+	}
+	for i := range cs {
+		c := &cs[i]
+		if i > 0 && cs[i-1].Item.Code >= c.Item.Code {
+			return fmt.Errorf("check batch: change %d: code %q after %q: %w", i, c.Item.Code, cs[i-1].Item.Code, ErrNotCanonical)
+		}
+		switch c.Op {
+		case OpAdd, OpChange:
+			if errs := Check(ns, &c.Item); len(errs) > 0 {
+				return fmt.Errorf("check batch: change %d (%s %q): %w", i, c.Op, c.Item.Code, errs[0])
+			}
+		case OpRetire:
+			if err := validateIn(base, prov, c.Item.Code); err != nil {
+				return fmt.Errorf("check batch: change %d (retire %q): %w", i, c.Item.Code, err)
+			}
+		default:
+			return fmt.Errorf("check batch: change %d (%q): unknown op %d", i, c.Item.Code, c.Op)
+		}
+	}
+	return nil
+}

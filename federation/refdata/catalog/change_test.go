@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ybfed/ybfed/internal/fen"
@@ -106,5 +107,39 @@ func TestApplyErrors(t *testing.T) {
 	got, err := Apply([]Item{a}, []Change{{OpRetire, a}, {OpAdd, Item{Code: "M00001", Name: "新"}}})
 	if err != nil || len(got) != 1 || got[0].Name != "新" {
 		t.Fatalf("retire then add: %+v, %v", got, err)
+	}
+}
+
+func TestCheckBatch(t *testing.T) {
+	items := Generate(2, 1000)[Drug][:3]
+	bad := items[2]
+	bad.Name = ""
+	tests := []struct {
+		name string
+		ns   Namespace
+		cs   []Change
+		want string // "" means valid
+	}{
+		{"valid", Drug, []Change{{OpAdd, items[0]}, {OpChange, items[1]}, {OpRetire, Item{Code: items[2].Code}}}, ""},
+		{"unsorted", Drug, []Change{{OpAdd, items[1]}, {OpAdd, items[0]}}, "after"},
+		{"bad item", Drug, []Change{{OpAdd, items[0]}, {OpChange, bad}}, "change 1 (change"},
+		{"bad retire code", Drug, []Change{{OpRetire, Item{Code: "X1"}}}, "retire"},
+		{"bad op", Drug, []Change{{0, items[0]}}, "unknown op"},
+		{"wrong namespace", Consumable, []Change{{OpAdd, items[0]}}, "consumable code"},
+		{"unknown namespace", "nosuch", nil, "unknown catalogue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckBatch(tt.ns, tt.cs)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("CheckBatch = %v, want error containing %q", err, tt.want)
+			}
+		})
 	}
 }
