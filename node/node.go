@@ -25,6 +25,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/enrol"
+	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/internal/version"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/reqctx"
@@ -72,8 +75,13 @@ type Options struct {
 	Log *slog.Logger
 	// Components are started in order after the store opens.
 	Components []Component
-	// WrapListener, if set, wraps a listener (e.g. with GM TLS) by name.
+	// WrapListener, if set, wraps a listener by name before GM TLS.
 	WrapListener func(name string, l net.Listener) (net.Listener, error)
+	// Material is the node's GM TLS material; nil loads it from tls.dir,
+	// issues it from the national node's CA, or enrols with a join token.
+	Material *link.Material
+	// CA is the federation CA (national node); nil opens ca.dir if set.
+	CA *ca.CA
 }
 
 // Node is one running center.
@@ -87,6 +95,10 @@ type Node struct {
 	listeners map[string]net.Listener
 	servers   map[string]*http.Server
 	routers   map[string]*mux.Router
+
+	material *link.Material
+	revoked  *ca.RevocationSet
+	keyring  atomic.Pointer[enrol.KeyringFunc]
 
 	started  []Component
 	draining atomic.Bool
@@ -135,6 +147,7 @@ func New(cfg *config.Config, opts Options) *Node {
 		servers:   map[string]*http.Server{},
 		routers:   map[string]*mux.Router{},
 		checks:    map[string]func(context.Context) error{},
+		revoked:   ca.NewRevocationSet(),
 	}
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.httpReqs = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -152,6 +165,10 @@ func New(cfg *config.Config, opts Options) *Node {
 	n.reg.MustRegister(n.httpReqs, n.httpDur, n.ready, info)
 	return n
 }
+
+// SetGossipKeyring sets the function giving enrolling nodes the gossip
+// keyring (national node).
+func (n *Node) SetGossipKeyring(fn enrol.KeyringFunc) { n.keyring.Store(&fn) }
 
 // Config returns the node's configuration.
 func (n *Node) Config() *config.Config { return n.cfg }
@@ -209,12 +226,31 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.db = db
 	n.AddCheck("store", db.Ping)
+	m, err := n.resolveMaterial(ctx)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	if m != nil {
+		m.Revocations = n.revoked
+		n.material = m
+	} else {
+		n.log.Warn("running without inter-node links", "reason", errNoMaterial.Error())
+	}
+	n.AddCheck("tls", func(context.Context) error {
+		if n.material == nil {
+			return errNoMaterial
+		}
+		if left := time.Until(n.material.Sign.NotAfter); left < 0 {
+			return fmt.Errorf("node certificate expired %s ago", -left.Round(time.Second))
+		}
+		return nil
+	})
 
 	addrs := map[string]string{Hospital: n.cfg.Listen.Hospital, Internode: n.cfg.Listen.Internode,
 		Admin: n.cfg.Listen.Admin, Console: n.cfg.Listen.Console, Enrol: n.cfg.Listen.Enrol}
 	for _, name := range []string{Hospital, Internode, Admin, Console, Enrol} {
 		addr := addrs[name]
-		if addr == "" {
+		if addr == "" || (name == Internode || name == Enrol) && n.material == nil || name == Enrol && n.opts.CA == nil {
 			continue
 		}
 		l, err := net.Listen("tcp", addr)
@@ -226,12 +262,29 @@ func (n *Node) Open(ctx context.Context) (err error) {
 				return fmt.Errorf("node: listen.%s: %w", name, err)
 			}
 		}
+		if l, err = n.wrapTLS(name, l); err != nil {
+			return fmt.Errorf("node: listen.%s: %w", name, err)
+		}
 		n.listeners[name] = l
 		r := mux.NewRouter()
 		r.Use(n.middleware(name))
 		n.routers[name] = r
-		n.servers[name] = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+		if name == Internode {
+			srv = link.NewHTTPServer(r, n.log)
+		}
+		n.servers[name] = srv
+	}
+	if r := n.routers[Enrol]; r != nil {
+		h := &enrol.Handler{CA: n.opts.CA, Log: n.log, Keyring: func(ctx context.Context, id ca.Identity) ([]byte, error) {
+			if fn := n.keyring.Load(); fn != nil {
+				return (*fn)(ctx, id)
+			}
+			return nil, nil
+		}}
+		r.Handle(enrol.PathEnrol, h)
+		r.Handle(enrol.PathCA, h)
 	}
 	admin := n.routers[Admin]
 	admin.HandleFunc("/healthz", n.healthz).Methods(http.MethodGet)

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/ybfed/ybfed/configs"
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/enrol"
+	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/store"
@@ -33,8 +36,9 @@ func loopbackConfig(t *testing.T, admdvs string) *config.Config {
 	dir := t.TempDir()
 	over := fmt.Sprintf(`listen: {hospital: "127.0.0.1:0", internode: "127.0.0.1:0", raft: "127.0.0.1:0", gossip: "127.0.0.1:0", admin: "127.0.0.1:0", console: ""}
 data_dir: %s
-storage: {driver: sqlite, path: %s}
-`, dir, filepath.Join(dir, "node.db"))
+storage: {driver: sqlite, path: %s, url: ""}
+tls: {dir: %s, passphrase_file: ""}
+`, dir, filepath.Join(dir, "node.db"), filepath.Join(dir, "tls"))
 	c, err := config.Parse(configs.Defaults(), b, []byte(over))
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +85,39 @@ func (s *slowWriter) Stop(context.Context) error  { return nil }
 
 func fsSub() (fs.FS, error) { return fs.Sub(migrations, "testdata/migrations") }
 
+// testMaterial issues GM TLS material for admdvs from a fresh test CA.
+func testMaterial(t *testing.T, admdvs string) *link.Material {
+	t.Helper()
+	c, err := ca.Init(t.TempDir(), []byte("test passphrase"), ca.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := link.IssueMaterial(c, admdvs, ca.RoleProvince, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestNotReadyWithoutCertificatesSaysWhy(t *testing.T) {
+	cfg := loopbackConfig(t, "120000")
+	n := node.New(cfg, node.Options{})
+	if err := n.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	rd := n.Readiness(context.Background())
+	if rd.Ready || !strings.Contains(rd.Checks["tls"], "join_token") {
+		t.Fatalf("readiness %+v", rd)
+	}
+	if n.Addr(node.Internode) != "" {
+		t.Fatal("inter-node listener open without certificates")
+	}
+}
+
 func TestReadyAndMetrics(t *testing.T) {
 	cfg := loopbackConfig(t, "110000")
-	n := node.New(cfg, node.Options{})
+	n := node.New(cfg, node.Options{Material: testMaterial(t, "110000")})
 	if err := n.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +151,7 @@ func TestReadyAndMetrics(t *testing.T) {
 func TestShutdownUnderLoadDrains(t *testing.T) {
 	cfg := loopbackConfig(t, "440000")
 	sw := &slowWriter{started: make(chan struct{})}
-	n := node.New(cfg, node.Options{Components: []node.Component{sw}})
+	n := node.New(cfg, node.Options{Components: []node.Component{sw}, Material: testMaterial(t, "440000")})
 	if err := n.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +239,64 @@ func TestShutdownUnderLoadDrains(t *testing.T) {
 	_ = db.QueryRow(context.Background(), "SELECT count(*) FROM work WHERE id = 'late'").Scan(&late)
 	if late != 0 {
 		t.Fatal("a refused request was stored")
+	}
+}
+
+// TestEnrolWithJoinToken starts a national node that creates the federation
+// CA, issues a one-time token, and starts a province whose configuration
+// carries only the token, the enrolment URL and the CA fingerprint: the
+// province enrols, saves its certificates, and restarts without the token.
+func TestEnrolWithJoinToken(t *testing.T) {
+	ctx := context.Background()
+	nc := loopbackConfig(t, "100000")
+	nc.Listen.Enrol = "127.0.0.1:0"
+	nc.CA.Dir = filepath.Join(nc.DataDir, "ca")
+	nc.CA.PassphraseFile = ""
+	national := node.New(nc, node.Options{})
+	if err := national.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer national.Close()
+	if national.CA() == nil || national.Addr(node.Enrol) == "" || national.Addr(node.Internode) == "" {
+		t.Fatal("national node did not create its CA and enrolment listener")
+	}
+	tok, err := national.CA().NewToken("330000", ca.RoleProvince, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := loopbackConfig(t, "330000")
+	pc.Federation.EnrolURL = "https://" + national.Addr(node.Enrol)
+	pc.Federation.JoinToken = tok
+	pc.Federation.CAFingerprint = enrol.Fingerprint(national.CA().Certificate())
+	p := node.New(pc, node.Options{})
+	if err := p.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rd := p.Readiness(ctx); !rd.Ready {
+		t.Fatalf("enrolled province not ready: %+v", rd)
+	}
+	if got := p.Material().Self().Admdvs; got != "330000" {
+		t.Fatalf("certificate for %s", got)
+	}
+	p.Close()
+
+	// The token is spent: a second node cannot use it.
+	other := loopbackConfig(t, "330000")
+	other.Federation = pc.Federation
+	o := node.New(other, node.Options{})
+	if err := o.Open(ctx); err == nil {
+		o.Close()
+		t.Fatal("join token accepted twice")
+	}
+
+	// Restart without the token: the saved certificates are used.
+	pc.Federation.JoinToken = ""
+	again := node.New(pc, node.Options{})
+	if err := again.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if rd := again.Readiness(ctx); !rd.Ready {
+		t.Fatalf("restarted province not ready: %+v", rd)
 	}
 }

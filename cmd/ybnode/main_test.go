@@ -111,7 +111,7 @@ func TestVersionBinary(t *testing.T) {
 }
 
 // TestRunStopsOnSIGTERM runs the real binary on a loopback config, waits for
-// /readyz and sends SIGTERM: the process must exit 0 and log that it stopped.
+// /healthz and sends SIGTERM: the process must exit 0 and log that it stopped.
 func TestRunStopsOnSIGTERM(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -125,7 +125,8 @@ func TestRunStopsOnSIGTERM(t *testing.T) {
 listen: {hospital: "127.0.0.1:0", internode: "127.0.0.1:0", raft: "127.0.0.1:0", gossip: "127.0.0.1:0", admin: "127.0.0.1:%d", console: ""}
 data_dir: %s
 federation: {seeds: [], national_url: "", enrol_url: ""}
-`, admin, dir)
+tls: {dir: %s/tls, passphrase_file: ""}
+`, admin, dir, dir)
 	p := filepath.Join(dir, "node.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -139,7 +140,7 @@ federation: {seeds: [], national_url: "", enrol_url: ""}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", admin))
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", admin))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -84,6 +84,9 @@ type Federation struct {
 	Voters []string `yaml:"voters"`
 	// JoinToken is a one-time enrolment token (only for the first start).
 	JoinToken string `yaml:"join_token"`
+	// CAFingerprint is the hex SM3 fingerprint of the federation CA
+	// certificate, checked at enrolment.
+	CAFingerprint string `yaml:"ca_fingerprint"`
 }
 
 // TLS locates the node's key material.

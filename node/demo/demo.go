@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ybfed/ybfed/configs"
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/config"
@@ -41,6 +43,8 @@ type Federation struct {
 	dir     string
 	ownDir  bool
 	Started time.Duration // time from start until every node was ready
+	// CA is the demo federation's certificate authority.
+	CA *ca.CA
 }
 
 // Start brings up the federation and waits until every node is ready.
@@ -77,8 +81,16 @@ func Start(ctx context.Context, o Options) (*Federation, error) {
 		cfgs[i] = cfg
 	}
 	f.Nodes = make([]*node.Node, len(cfgs))
+	// One federation CA; the national node holds it, every province gets
+	// certificates issued from it.
+	fedCA, err := ca.Init(filepath.Join(f.dir, "ca"), []byte("demo"), ca.Options{})
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	f.CA = fedCA
 	// The national node first: provinces join through it.
-	if err := f.open(ctx, 0, cfgs[0], o.Log); err != nil {
+	if err := f.open(ctx, 0, cfgs[0], node.Options{Log: o.Log, CA: fedCA}); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -91,7 +103,12 @@ func Start(ctx context.Context, o Options) (*Federation, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs[i] = f.open(ctx, i, cfgs[i], o.Log)
+			m, err := link.IssueMaterial(fedCA, cfgs[i].Node.Admdvs, ca.RoleProvince, "127.0.0.1")
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = f.open(ctx, i, cfgs[i], node.Options{Log: o.Log, Material: m})
 		}()
 	}
 	wg.Wait()
@@ -114,19 +131,19 @@ func Config(admdvs, dir string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	enrol, caDir := "", ""
+	enrol := ""
 	if admdvs == centers.NationalAdmdvs {
-		enrol, caDir = "127.0.0.1:0", filepath.Join(dir, "ca")
+		enrol = "127.0.0.1:0"
 	}
 	over := fmt.Sprintf(`listen: {hospital: "127.0.0.1:0", internode: "127.0.0.1:0", raft: "127.0.0.1:0", gossip: "127.0.0.1:0", admin: "127.0.0.1:0", console: "127.0.0.1:0", enrol: %q}
-ca: {dir: %q, passphrase_file: ""}
+ca: {dir: "", passphrase_file: ""}
 advertise: 127.0.0.1
 data_dir: %q
 storage: {driver: sqlite, path: %q, url: ""}
 federation: {seeds: [], national_url: "", enrol_url: ""}
 tls: {dir: %q, passphrase_file: ""}
 shutdown: {drain: 5s}
-`, enrol, caDir, dir, filepath.Join(dir, "ybnode.db"), filepath.Join(dir, "tls"))
+`, enrol, dir, filepath.Join(dir, "ybnode.db"), filepath.Join(dir, "tls"))
 	cfg, err := config.Parse(configs.Defaults(), b, []byte(over))
 	if err != nil {
 		return nil, fmt.Errorf("demo: config of %s: %w", admdvs, err)
@@ -134,8 +151,8 @@ shutdown: {drain: 5s}
 	return cfg, nil
 }
 
-func (f *Federation) open(ctx context.Context, i int, cfg *config.Config, log *slog.Logger) error {
-	n, err := node.Build(cfg, node.Options{Log: log})
+func (f *Federation) open(ctx context.Context, i int, cfg *config.Config, opts node.Options) error {
+	n, err := node.Build(cfg, opts)
 	if err != nil {
 		return fmt.Errorf("demo: %s: %w", cfg.Node.Admdvs, err)
 	}
