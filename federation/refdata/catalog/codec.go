@@ -99,10 +99,19 @@ func AppendItem(dst []byte, it *Item) []byte {
 	dst = appendVarint(dst, int64(it.ValidTo))
 	dst = appendUvarint(dst, uint64(len(it.Attrs)))
 	if len(it.Attrs) > 0 {
-		var buf [MaxAttrs]string
-		for _, k := range appendSortedKeys(buf[:0], it.Attrs) {
-			dst = appendString(dst, k)
-			dst = appendString(dst, it.Attrs[k])
+		// Collect the pairs on the stack and insertion-sort them: attribute
+		// maps are small, and this avoids a lookup per key.
+		var buf [MaxAttrs][2]string
+		kv := buf[:0]
+		for k, v := range it.Attrs {
+			kv = append(kv, [2]string{k, v})
+			for j := len(kv) - 1; j > 0 && kv[j][0] < kv[j-1][0]; j-- {
+				kv[j], kv[j-1] = kv[j-1], kv[j]
+			}
+		}
+		for _, p := range kv {
+			dst = appendString(dst, p[0])
+			dst = appendString(dst, p[1])
 		}
 	}
 	return dst

@@ -24,6 +24,10 @@ type ImportOptions struct {
 	MaxErrors int       // errors collected before giving up; 0 means DefaultMaxErrors
 	Strict    bool      // unknown columns are errors instead of attributes
 	Sheet     string    // XLSX sheet name; "" means the first sheet
+	// Headers adds header mappings: a header (matched case-insensitively)
+	// to a field name (FieldPriceCap, ...) or to an attribute key. They take
+	// precedence over the built-in aliases.
+	Headers map[string]string
 	// Progress, when set, is called every ProgressEvery rows and once at
 	// the end.
 	Progress      func(Progress)
@@ -242,6 +246,7 @@ type importer struct {
 	rows     int
 	items    []Item
 	seen     map[string]int // code -> row
+	headers  map[string]string
 	errs     []RowError
 	trunc    bool
 	lastProg int
@@ -254,7 +259,10 @@ func newImporter(name string, opt ImportOptions) *importer {
 	if opt.ProgressEvery <= 0 {
 		opt.ProgressEvery = 1000
 	}
-	im := &importer{name: name, opt: opt, seen: make(map[string]int)}
+	im := &importer{name: name, opt: opt, seen: make(map[string]int), headers: make(map[string]string)}
+	for h, to := range opt.Headers {
+		im.headers[strings.ToLower(strings.TrimSpace(h))] = to
+	}
 	if !opt.Namespace.Known() {
 		if _, _, err := ParseNamespace(string(opt.Namespace)); err != nil {
 			im.fail(RowError{Reason: err.Error()})
@@ -367,6 +375,9 @@ func (im *importer) readHeader(rec []string) bool {
 		h = strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")
 		key := strings.ToLower(h)
 		col := column{letter: letter}
+		if to, ok := im.headers[key]; ok {
+			key = to
+		}
 		if f, ok := fieldAliases[key]; ok {
 			col.field = f
 		} else if err := checkAttrKey(key); err != nil || im.opt.Strict {

@@ -173,7 +173,12 @@ func TestImportHeaderAndSyntax(t *testing.T) {
 			}
 		})
 	}
-	res, err := ImportCSV(strings.NewReader("\ufeffCode,Name\n\nM00001,高血压\n,\n"), "bom.csv", ImportOptions{Namespace: ChronicDisease})
+	res, err := ImportCSV(strings.NewReader("病种编码,病种名称,备注\nM00002,糖尿病,门诊\n"), "h.csv", ImportOptions{
+		Namespace: ChronicDisease, Headers: map[string]string{"病种编码": FieldCode, "病种名称": FieldName, "备注": "note"}})
+	if err != nil || len(res.Items) != 1 || res.Items[0].Name != "糖尿病" || res.Items[0].Attrs["note"] != "门诊" {
+		t.Fatalf("custom headers: %+v, %v", res, err)
+	}
+	res, err = ImportCSV(strings.NewReader("\ufeffCode,Name\n\nM00001,高血压\n,\n"), "bom.csv", ImportOptions{Namespace: ChronicDisease})
 	if err != nil || len(res.Items) != 1 || res.Items[0].Code != "M00001" {
 		t.Fatalf("BOM, case-insensitive header and blank rows: %+v, %v", res, err)
 	}
