@@ -1,0 +1,289 @@
+package member
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/link"
+)
+
+// Keyring operations travel as control streams on the gossip port: the
+// same mutual GM TLS as memberlist's streams, so the receiver knows the
+// caller's certificate. Only a national node may change a keyring; any
+// federation member may read the national keyring to catch up after
+// being away during a rotation. The key itself is protected by the TLS
+// session (SM4) and never gossiped.
+
+// KeyOp is a keyring operation.
+type KeyOp string
+
+// Keyring operations.
+const (
+	KeyInstall KeyOp = "install"
+	KeyUse     KeyOp = "use"
+	KeyRemove  KeyOp = "remove"
+	keyGet     KeyOp = "get"
+)
+
+// ErrNotNational is returned when a province tries to drive the keyring.
+var ErrNotNational = errors.New("only a national node may change the federation keyring")
+
+const maxControlMsg = 64 << 10
+
+type controlReq struct {
+	Op  KeyOp  `json:"op"`
+	Key []byte `json:"key,omitempty"`
+}
+
+type controlResp struct {
+	Error   string `json:"error,omitempty"`
+	Keyring []byte `json:"keyring,omitempty"`
+}
+
+func writeMsg(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+	_, err = w.Write(append(hdr[:], b...))
+	return err
+}
+
+func readMsg(r io.Reader, v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxControlMsg {
+		return fmt.Errorf("control message of %d bytes", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// serveControl answers one control request from an authenticated peer.
+func (s *Service) serveControl(conn net.Conn, peer link.Peer) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var req controlReq
+	if err := readMsg(conn, &req); err != nil {
+		s.log.Debug("control request unreadable", "peer", peer.Admdvs, "err", err)
+		return
+	}
+	var resp controlResp
+	err := s.applyControl(req, peer)
+	if err != nil {
+		resp.Error = err.Error()
+		s.log.Warn("keyring operation refused", "op", req.Op, "peer", peer.Admdvs, "err", err)
+	} else if req.Op == keyGet {
+		resp.Keyring = s.ring.Marshal()
+	} else {
+		s.log.Info("keyring changed", "op", req.Op, "by", peer.Admdvs, "key_id", keyID(req.Key).String(),
+			"primary", s.ring.Primary().String())
+	}
+	_ = writeMsg(conn, resp)
+}
+
+func (s *Service) applyControl(req controlReq, peer link.Peer) error {
+	if req.Op == keyGet {
+		return nil
+	}
+	if peer.Role != ca.RoleNational {
+		return ErrNotNational
+	}
+	return s.applyLocal(req.Op, req.Key)
+}
+
+func (s *Service) applyLocal(op KeyOp, key []byte) error {
+	switch op {
+	case KeyInstall:
+		return s.ring.Install(key)
+	case KeyUse:
+		return s.ring.Use(key)
+	case KeyRemove:
+		return s.ring.Remove(key)
+	}
+	return fmt.Errorf("unknown keyring operation %q", op)
+}
+
+// control sends one request to a member and returns its answer.
+func (s *Service) control(ctx context.Context, m Member, req controlReq) (controlResp, link.Peer, error) {
+	var resp controlResp
+	c, err := link.Dial(ctx, m.Addr, s.cfg.Material, AdmdvsOf(m.Name))
+	if err != nil {
+		return resp, link.Peer{}, err
+	}
+	defer c.Close()
+	peer, err := link.PeerOf(c)
+	if err != nil {
+		return resp, peer, err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = c.SetDeadline(deadline)
+	if _, err := c.Write([]byte{controlMagic}); err != nil {
+		return resp, peer, err
+	}
+	if err := writeMsg(c, req); err != nil {
+		return resp, peer, err
+	}
+	if err := readMsg(c, &resp); err != nil {
+		return resp, peer, err
+	}
+	if resp.Error != "" {
+		return resp, peer, errors.New(resp.Error)
+	}
+	return resp, peer, nil
+}
+
+// KeyResult is the outcome of a keyring operation on one member.
+type KeyResult struct {
+	Member string `json:"member"`
+	Error  string `json:"error,omitempty"`
+}
+
+// InstallKey installs key here and on every live member.
+func (s *Service) InstallKey(ctx context.Context, key []byte) ([]KeyResult, error) {
+	return s.keyOp(ctx, KeyInstall, key)
+}
+
+// UseKey makes key the primary here and on every live member; install it
+// everywhere first.
+func (s *Service) UseKey(ctx context.Context, key []byte) ([]KeyResult, error) {
+	return s.keyOp(ctx, KeyUse, key)
+}
+
+// RemoveKey removes key here and on every live member; make another key
+// primary everywhere first.
+func (s *Service) RemoveKey(ctx context.Context, key []byte) ([]KeyResult, error) {
+	return s.keyOp(ctx, KeyRemove, key)
+}
+
+// RotateKey installs a fresh key everywhere, makes it primary everywhere,
+// then removes every other key everywhere; each phase finishes on every
+// live member before the next starts, so no two nodes ever lack a common
+// key. It returns the new key's id.
+func (s *Service) RotateKey(ctx context.Context) (KeyID, error) {
+	key, err := GenerateKey()
+	if err != nil {
+		return KeyID{}, err
+	}
+	old := s.ring.Marshal()
+	if _, err := s.InstallKey(ctx, key); err != nil {
+		return KeyID{}, fmt.Errorf("rotate: install: %w", err)
+	}
+	if _, err := s.UseKey(ctx, key); err != nil {
+		return KeyID{}, fmt.Errorf("rotate: use: %w", err)
+	}
+	prev, err := ParseKeyring(old)
+	if err != nil {
+		return KeyID{}, err
+	}
+	prev.mu.RLock()
+	var olds [][]byte
+	for _, rk := range prev.keys {
+		olds = append(olds, rk.key)
+	}
+	prev.mu.RUnlock()
+	for _, k := range olds {
+		if _, err := s.RemoveKey(ctx, k); err != nil {
+			return KeyID{}, fmt.Errorf("rotate: remove: %w", err)
+		}
+	}
+	return keyID(key), nil
+}
+
+// keyOp applies op locally, then on every live member (8 at a time).
+func (s *Service) keyOp(ctx context.Context, op KeyOp, key []byte) ([]KeyResult, error) {
+	if s.self.Role != ca.RoleNational {
+		return nil, ErrNotNational
+	}
+	if err := s.applyLocal(op, key); err != nil {
+		return nil, fmt.Errorf("keyring %s: %w", op, err)
+	}
+	var targets []Member
+	for _, m := range s.Members() {
+		if !m.Self && (m.State == StateAlive || m.State == StateSuspect) {
+			targets = append(targets, m)
+		}
+	}
+	results := make([]KeyResult, len(targets))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, m := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i].Member = m.Name
+			if _, _, err := s.control(ctx, m, controlReq{Op: op, Key: key}); err != nil {
+				results[i].Error = err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	for _, r := range results {
+		if r.Error != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", r.Member, r.Error))
+		}
+	}
+	s.log.Info("federation keyring operation", "op", op, "key_id", keyID(key).String(), "members", len(targets),
+		"failed", len(errs))
+	if len(errs) > 0 {
+		return results, fmt.Errorf("keyring %s failed on %d of %d members: %w", op, len(errs), len(targets), errors.Join(errs...))
+	}
+	return results, nil
+}
+
+// SyncKeyring makes this node's keyring equal to a live national node's.
+func (s *Service) SyncKeyring(ctx context.Context) error {
+	var errs []error
+	for _, m := range s.Members() {
+		if m.Self || m.State != StateAlive || m.Meta.Role != string(ca.RoleNational) {
+			continue
+		}
+		resp, peer, err := s.control(ctx, m, controlReq{Op: keyGet})
+		if err == nil && peer.Role != ca.RoleNational {
+			err = fmt.Errorf("%s is not a national node", m.Name)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
+			continue
+		}
+		other, err := ParseKeyring(resp.Keyring)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
+			continue
+		}
+		if s.ring.Equal(other) {
+			return nil
+		}
+		if err := s.ring.Replace(other); err != nil {
+			return err
+		}
+		s.log.Info("keyring synchronised from the national node", "from", m.Name, "primary", s.ring.Primary().String())
+		return nil
+	}
+	if len(errs) == 0 {
+		return nil // no national node known yet
+	}
+	return errors.Join(errs...)
+}

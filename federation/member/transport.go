@@ -1,0 +1,343 @@
+package member
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-sockaddr"
+	"github.com/hashicorp/memberlist"
+	"github.com/tjfoc/gmsm/gmtls"
+
+	"github.com/ybfed/ybfed/crypto/link"
+)
+
+// udpRecvBuf is the largest gossip packet accepted.
+const udpRecvBuf = 65536
+
+// controlMagic opens a stream that carries a control request (keyring
+// operations) rather than memberlist traffic; memberlist's own message
+// types never take this value.
+const controlMagic = 0xC1
+
+// ControlFunc serves a control stream from an authenticated peer.
+type ControlFunc func(conn net.Conn, peer link.Peer)
+
+// TransportConfig configures a Transport.
+type TransportConfig struct {
+	// BindAddr is host:port for both UDP and TCP; port 0 picks a free one.
+	BindAddr string
+	// Material authenticates streams (mutual GM TLS).
+	Material *link.Material
+	// Keyring seals and opens packets.
+	Keyring *Keyring
+	// Log receives transport diagnostics; nil discards.
+	Log *slog.Logger
+	// Control serves control streams; nil refuses them.
+	Control ControlFunc
+	// HandshakeTimeout bounds the GM TLS handshake of an accepted stream.
+	HandshakeTimeout time.Duration
+}
+
+// TransportStats counts what the transport refused.
+type TransportStats struct {
+	PacketsIn, PacketsOut, PacketsDropped int64
+	StreamsIn, StreamsOut, StreamsRefused int64
+}
+
+// Transport is memberlist's network layer for the federation: UDP packets
+// sealed with SM4-GCM under the gossip keyring, streams over mutual GM TLS
+// whose peer certificate must chain to the federation CA and, when the
+// node name is known, name the expected admdvs.
+type Transport struct {
+	cfg      TransportConfig
+	log      *slog.Logger
+	tcp      net.Listener
+	udp      *net.UDPConn
+	packetCh chan *memberlist.Packet
+	streamCh chan net.Conn
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	shut     atomic.Bool
+
+	pIn, pOut, pDrop atomic.Int64
+	sIn, sOut, sRef  atomic.Int64
+}
+
+var _ memberlist.NodeAwareTransport = (*Transport)(nil)
+
+// NewTransport binds the UDP and TCP listeners.
+func NewTransport(cfg TransportConfig) (*Transport, error) {
+	if cfg.Material == nil || cfg.Keyring == nil {
+		return nil, errors.New("member transport: material and keyring are required")
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	host, portStr, err := net.SplitHostPort(cfg.BindAddr)
+	if err != nil {
+		return nil, fmt.Errorf("member transport: bind %q: %w", cfg.BindAddr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("member transport: bind port %q: %w", portStr, err)
+	}
+	var tcp net.Listener
+	var udp *net.UDPConn
+	// With port 0 the TCP port is picked first and UDP must get the same;
+	// retry a few times if that UDP port is taken.
+	for attempt := 0; ; attempt++ {
+		tcp, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("member transport: listen tcp %s: %w", cfg.BindAddr, err)
+		}
+		taddr := tcp.Addr().(*net.TCPAddr)
+		udp, err = net.ListenUDP("udp", &net.UDPAddr{IP: taddr.IP, Port: taddr.Port})
+		if err == nil {
+			break
+		}
+		tcp.Close()
+		if port != 0 || attempt >= 10 {
+			return nil, fmt.Errorf("member transport: listen udp %s: %w", cfg.BindAddr, err)
+		}
+	}
+	_ = udp.SetReadBuffer(2 << 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &Transport{
+		cfg: cfg, log: log, udp: udp,
+		tcp:      gmtls.NewListener(tcp, link.ServerConfig(cfg.Material)),
+		packetCh: make(chan *memberlist.Packet, 256),
+		streamCh: make(chan net.Conn, 16),
+		ctx:      ctx, cancel: cancel,
+	}
+	t.wg.Add(2)
+	go t.readUDP()
+	go t.acceptTCP()
+	return t, nil
+}
+
+// Addr returns the bound address (same port for UDP and TCP).
+func (t *Transport) Addr() *net.TCPAddr { return t.tcp.Addr().(*net.TCPAddr) }
+
+// Stats returns the transport's counters.
+func (t *Transport) Stats() TransportStats {
+	return TransportStats{PacketsIn: t.pIn.Load(), PacketsOut: t.pOut.Load(), PacketsDropped: t.pDrop.Load(),
+		StreamsIn: t.sIn.Load(), StreamsOut: t.sOut.Load(), StreamsRefused: t.sRef.Load()}
+}
+
+// FinalAdvertiseAddr picks the address announced to the federation: the
+// given one, else the bound IP, else a private IP of this host.
+func (t *Transport) FinalAdvertiseAddr(ip string, port int) (net.IP, int, error) {
+	var adv net.IP
+	if ip != "" {
+		adv = net.ParseIP(ip)
+		if adv == nil {
+			return nil, 0, fmt.Errorf("member transport: advertise address %q is not an IP", ip)
+		}
+	} else if b := t.Addr().IP; b != nil && !b.IsUnspecified() {
+		adv = b
+	} else {
+		s, err := sockaddr.GetPrivateIP()
+		if err != nil || s == "" {
+			return nil, 0, fmt.Errorf("member transport: no private IP to advertise (set advertise): %v", err)
+		}
+		adv = net.ParseIP(s)
+	}
+	if v4 := adv.To4(); v4 != nil {
+		adv = v4
+	}
+	if port == 0 {
+		port = t.Addr().Port
+	}
+	return adv, port, nil
+}
+
+// WriteTo seals b and sends it to addr.
+func (t *Transport) WriteTo(b []byte, addr string) (time.Time, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("member transport: %w", err)
+	}
+	sealed, err := t.cfg.Keyring.Seal(b)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("member transport: %w", err)
+	}
+	now := time.Now()
+	if _, err := t.udp.WriteToUDP(sealed, ua); err != nil {
+		return now, fmt.Errorf("member transport: %w", err)
+	}
+	t.pOut.Add(1)
+	return now, nil
+}
+
+// WriteToAddress is WriteTo; packets need no peer name.
+func (t *Transport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
+	return t.WriteTo(b, a.Addr)
+}
+
+// PacketCh delivers opened packets.
+func (t *Transport) PacketCh() <-chan *memberlist.Packet { return t.packetCh }
+
+// StreamCh delivers authenticated memberlist streams.
+func (t *Transport) StreamCh() <-chan net.Conn { return t.streamCh }
+
+// DialTimeout opens a GM TLS stream to any federation node at addr.
+func (t *Transport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	return t.dial(addr, "", timeout)
+}
+
+// DialAddressTimeout opens a GM TLS stream whose server must be the node
+// named a.Name (its admdvs is checked against the certificate).
+func (t *Transport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	return t.dial(a.Addr, AdmdvsOf(a.Name), timeout)
+}
+
+func (t *Transport) dial(addr, expect string, timeout time.Duration) (*gmtls.Conn, error) {
+	ctx, cancel := context.WithTimeout(t.ctx, timeout)
+	defer cancel()
+	c, err := link.Dial(ctx, addr, t.cfg.Material, expect)
+	if err != nil {
+		return nil, err
+	}
+	t.sOut.Add(1)
+	return c, nil
+}
+
+// Shutdown closes the listeners and waits for the loops to end.
+func (t *Transport) Shutdown() error {
+	if t.shut.Swap(true) {
+		return nil
+	}
+	t.cancel()
+	t.tcp.Close()
+	t.udp.Close()
+	t.wg.Wait()
+	return nil
+}
+
+func (t *Transport) readUDP() {
+	defer t.wg.Done()
+	buf := make([]byte, udpRecvBuf)
+	for {
+		n, from, err := t.udp.ReadFromUDP(buf)
+		ts := time.Now()
+		if err != nil {
+			if t.shut.Load() {
+				return
+			}
+			t.log.Warn("gossip udp read", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		plain, err := t.cfg.Keyring.Open(buf[:n])
+		if err != nil {
+			t.pDrop.Add(1)
+			t.log.Debug("gossip packet dropped", "from", from.String(), "len", n)
+			continue
+		}
+		t.pIn.Add(1)
+		select {
+		case t.packetCh <- &memberlist.Packet{Buf: plain, From: from, Timestamp: ts}:
+		case <-t.ctx.Done():
+			return
+		}
+	}
+}
+
+func (t *Transport) acceptTCP() {
+	defer t.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := t.tcp.Accept()
+		if err != nil {
+			if t.shut.Load() {
+				return
+			}
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay *= 2; delay > time.Second {
+				delay = time.Second
+			}
+			t.log.Warn("gossip tcp accept", "err", err)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			t.serveConn(c.(*gmtls.Conn))
+		}()
+	}
+}
+
+// serveConn completes the handshake, then hands the stream to memberlist
+// or to the control handler according to its first byte.
+func (t *Transport) serveConn(c *gmtls.Conn) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.HandshakeTimeout)
+	defer cancel()
+	if err := link.Handshake(ctx, c); err != nil {
+		t.sRef.Add(1)
+		t.log.Debug("gossip stream refused", "from", c.RemoteAddr().String(), "err", err)
+		c.Close()
+		return
+	}
+	peer, err := link.PeerOf(c)
+	if err != nil {
+		t.sRef.Add(1)
+		c.Close()
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
+	br := bufio.NewReader(c)
+	first, err := br.Peek(1)
+	if err != nil {
+		c.Close()
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	conn := &bufConn{Conn: c, r: br}
+	t.sIn.Add(1)
+	if first[0] == controlMagic {
+		_, _ = br.Discard(1)
+		if t.cfg.Control == nil {
+			c.Close()
+			return
+		}
+		t.cfg.Control(conn, peer)
+		return
+	}
+	select {
+	case t.streamCh <- conn:
+	case <-t.ctx.Done():
+		c.Close()
+	}
+}
+
+// bufConn is a connection whose first bytes were peeked.
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b *bufConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// AdmdvsOf returns the admdvs part of a node name ("440000" or
+// "100000-2" for a second node of one center).
+func AdmdvsOf(name string) string {
+	a, _, _ := strings.Cut(name, "-")
+	return a
+}
