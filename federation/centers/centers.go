@@ -2,6 +2,8 @@ package centers
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Region names of the six traditional administrative regions, plus the label
@@ -69,18 +71,57 @@ var table = [...]Center{
 	{XPCCAdmdvs, "新疆生产建设兵团", "Bingtuan", RegionNorthwest, false},
 }
 
+// Table is a set of centers. The package-level functions use the default
+// table; NewTable builds one with another XPCC code for deployments that
+// configure it.
+type Table struct {
+	centers []Center // national first, then by admdvs
+}
+
+var defaultTable = &Table{centers: table[:]}
+
+// Default returns the default table (XPCC at XPCCAdmdvs).
+func Default() *Table { return defaultTable }
+
+// NewTable returns the table with the XPCC at xpccAdmdvs, which must have the
+// province-level shape "dd0000" and not be the code of another center.
+func NewTable(xpccAdmdvs string) (*Table, error) {
+	if len(xpccAdmdvs) != 6 || xpccAdmdvs[2:] != "0000" || xpccAdmdvs[0] < '1' || xpccAdmdvs[0] > '9' || xpccAdmdvs[1] < '0' || xpccAdmdvs[1] > '9' {
+		return nil, fmt.Errorf("xpcc admdvs %q: want a province-level code dd0000", xpccAdmdvs)
+	}
+	out := make([]Center, 0, len(table))
+	for _, c := range table {
+		if c.Admdvs == xpccAdmdvs && c.Admdvs != XPCCAdmdvs {
+			return nil, fmt.Errorf("xpcc admdvs %q: already the code of %s", xpccAdmdvs, c.Pinyin)
+		}
+		if c.Admdvs == XPCCAdmdvs {
+			c.Admdvs = xpccAdmdvs
+		}
+		out = append(out, c)
+	}
+	slices.SortStableFunc(out[1:], func(a, b Center) int { return strings.Compare(a.Admdvs, b.Admdvs) })
+	return &Table{centers: out}, nil
+}
+
 // All returns the 33 centers, national first, then by admdvs code. The
 // returned slice is a fresh copy the caller may modify.
-func All() []Center {
-	out := make([]Center, len(table))
-	copy(out, table[:])
+func All() []Center { return defaultTable.All() }
+
+// All returns the table's centers, national first, then by admdvs code, as a
+// fresh copy.
+func (t *Table) All() []Center {
+	out := make([]Center, len(t.centers))
+	copy(out, t.centers)
 	return out
 }
 
 // Provinces returns the 32 province-level centers (all but the national one).
-func Provinces() []Center {
-	out := make([]Center, 0, len(table)-1)
-	for _, c := range table {
+func Provinces() []Center { return defaultTable.Provinces() }
+
+// Provinces returns the table's province-level centers.
+func (t *Table) Provinces() []Center {
+	out := make([]Center, 0, len(t.centers)-1)
+	for _, c := range t.centers {
 		if !c.National {
 			out = append(out, c)
 		}
@@ -94,8 +135,11 @@ func Regions() []string {
 }
 
 // Lookup returns the center whose admdvs code is exactly admdvs.
-func Lookup(admdvs string) (Center, bool) {
-	for _, c := range table {
+func Lookup(admdvs string) (Center, bool) { return defaultTable.Lookup(admdvs) }
+
+// Lookup returns the table's center whose admdvs code is exactly admdvs.
+func (t *Table) Lookup(admdvs string) (Center, bool) {
+	for _, c := range t.centers {
 		if c.Admdvs == admdvs {
 			return c, true
 		}
@@ -125,7 +169,10 @@ func City(admdvs string) string {
 // known center or a city/county code of GB/T 2260 shape (ppCCDD with CC or
 // DD non-zero, and DD "00" only when CC is non-zero) under a known province.
 // The national code 100000 has no subdivisions.
-func ValidAdmdvs(code string) error {
+func ValidAdmdvs(code string) error { return defaultTable.ValidAdmdvs(code) }
+
+// ValidAdmdvs is the package-level ValidAdmdvs against the table's centers.
+func (t *Table) ValidAdmdvs(code string) error {
 	if len(code) != 6 {
 		return fmt.Errorf("admdvs %q: want 6 digits, have %d characters", code, len(code))
 	}
@@ -134,10 +181,10 @@ func ValidAdmdvs(code string) error {
 			return fmt.Errorf("admdvs %q: character %d is not a digit", code, i+1)
 		}
 	}
-	if _, ok := Lookup(code); ok {
+	if _, ok := t.Lookup(code); ok {
 		return nil
 	}
-	prov, ok := Lookup(Province(code))
+	prov, ok := t.Lookup(Province(code))
 	if !ok || prov.National {
 		return fmt.Errorf("admdvs %q: unknown province %s", code, Province(code))
 	}

@@ -140,3 +140,44 @@ func TestProvinceCity(t *testing.T) {
 		})
 	}
 }
+
+func TestNewTable(t *testing.T) {
+	tb, err := NewTable("670000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := tb.All()
+	if len(all) != 33 || all[len(all)-1].Admdvs != "670000" || all[len(all)-1].Pinyin != "Bingtuan" {
+		t.Fatalf("last center %+v, want the XPCC at 670000", all[len(all)-1])
+	}
+	if _, ok := tb.Lookup("660000"); ok {
+		t.Fatal("660000 still known")
+	}
+	if err := tb.ValidAdmdvs("670100"); err != nil {
+		t.Fatalf("ValidAdmdvs(670100) = %v", err)
+	}
+	if err := tb.ValidAdmdvs("660100"); err == nil {
+		t.Fatal("660100 valid in a table without 660000")
+	}
+	if _, ok := Lookup("660000"); !ok {
+		t.Fatal("NewTable changed the default table")
+	}
+	if len(tb.Provinces()) != 32 {
+		t.Fatalf("%d provinces", len(tb.Provinces()))
+	}
+	tb2, err := NewTable("190000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := tb2.All(); a[0].Admdvs != "100000" || a[5].Admdvs != "150000" || a[6].Admdvs != "190000" || a[7].Admdvs != "210000" {
+		t.Fatalf("order %v: national must stay first, then by code", a[:8])
+	}
+	for _, bad := range []string{"440000", "100000", "66000", "661000", "a60000", "000000"} {
+		if _, err := NewTable(bad); err == nil {
+			t.Errorf("NewTable(%q) succeeded", bad)
+		}
+	}
+	if _, err := NewTable(XPCCAdmdvs); err != nil {
+		t.Errorf("NewTable(default) = %v", err)
+	}
+}

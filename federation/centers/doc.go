@@ -6,5 +6,6 @@
 //
 // The XPCC has no GB/T 2260 code; 660000 follows the assumption recorded in
 // the domain notes (NHSA treats the XPCC as a province-level unit). It is the
-// value of XPCCAdmdvs.
+// value of XPCCAdmdvs; NewTable builds a Table with another code for
+// deployments that configure it. The package-level functions use Default.
 package centers
