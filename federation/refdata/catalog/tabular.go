@@ -297,23 +297,26 @@ func (im *importer) row(n int, rec []string) bool {
 	if len(im.errs) > 0 && im.errs[0].Row == 0 && !im.header {
 		return false // the namespace itself is bad
 	}
-	if !im.header {
-		im.header = true
-		return im.readHeader(rec)
+	if !im.header && len(rec) > 0 {
+		rec[0] = strings.TrimPrefix(rec[0], "\ufeff") // a UTF-8 byte-order mark
 	}
-	empty := true
-	for _, c := range rec {
+	last := -1 // the last non-empty cell
+	for i, c := range rec {
 		if strings.TrimSpace(c) != "" {
-			empty = false
-			break
+			last = i
 		}
 	}
-	if empty {
-		return true
+	if last < 0 {
+		return true // blank rows are skipped, also before the header
+	}
+	if !im.header {
+		im.header = true
+		return im.readHeader(rec[:last+1])
 	}
 	im.rows++
-	if len(rec) > len(im.cols) {
-		return im.fail(RowError{Row: n, Reason: fmt.Sprintf("%d cells, the header has %d columns", len(rec), len(im.cols))})
+	if last >= len(im.cols) {
+		letter, _ := excelize.ColumnNumberToName(last + 1)
+		return im.fail(RowError{Row: n, Reason: fmt.Sprintf("a value in column %s, but the header has %d columns", letter, len(im.cols))})
 	}
 	var it Item
 	ok := true
@@ -372,7 +375,7 @@ func (im *importer) readHeader(rec []string) bool {
 	nameCol := -1
 	for i, h := range rec {
 		letter, _ := excelize.ColumnNumberToName(i + 1)
-		h = strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")
+		h = strings.TrimSpace(h)
 		key := strings.ToLower(h)
 		col := column{letter: letter}
 		if to, ok := im.headers[key]; ok {

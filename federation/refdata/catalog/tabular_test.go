@@ -158,7 +158,7 @@ func TestImportHeaderAndSyntax(t *testing.T) {
 		{"strict unknown", "code,name,colour\n", "row 1, column C (colour): unknown column", ImportOptions{Strict: true}},
 		{"bad attr header", "code,name,Two Words\n", "row 1, column C (Two Words): unknown column", ImportOptions{}},
 		{"empty", "", "empty file", ImportOptions{}},
-		{"too many cells", "code,name\nM00001,高血压,x\n", "row 2: 3 cells, the header has 2 columns", ImportOptions{}},
+		{"too many cells", "code,name\nM00001,高血压,x\n", "row 2: a value in column C, but the header has 2 columns", ImportOptions{}},
 		{"csv quote", "code,name\nM00001,\"高血压\n", "CSV syntax", ImportOptions{}},
 		{"unknown namespace", "code,name\n", "unknown catalogue", ImportOptions{Namespace: "nosuch"}},
 	}
@@ -178,7 +178,7 @@ func TestImportHeaderAndSyntax(t *testing.T) {
 	if err != nil || len(res.Items) != 1 || res.Items[0].Name != "糖尿病" || res.Items[0].Attrs["note"] != "门诊" {
 		t.Fatalf("custom headers: %+v, %v", res, err)
 	}
-	res, err = ImportCSV(strings.NewReader("\ufeffCode,Name\n\nM00001,高血压\n,\n"), "bom.csv", ImportOptions{Namespace: ChronicDisease})
+	res, err = ImportCSV(strings.NewReader("\ufeff,,\nCode,Name,\n\nM00001,高血压,,\n,\n"), "bom.csv", ImportOptions{Namespace: ChronicDisease})
 	if err != nil || len(res.Items) != 1 || res.Items[0].Code != "M00001" {
 		t.Fatalf("BOM, case-insensitive header and blank rows: %+v, %v", res, err)
 	}
