@@ -200,6 +200,12 @@ func TestJoinTokens(t *testing.T) {
 		if _, err := c.Redeem(tok3, bad, encCSR); err == nil {
 			t.Fatal("tampered CSR accepted")
 		}
+		if _, err := c.Redeem(tok3, signCSR, signCSR); err == nil {
+			t.Fatal("same key for sign and enc accepted")
+		}
+		if _, err := c.Redeem(tok3, signCSR, encCSR); err != nil {
+			t.Fatalf("token burnt by refused CSRs: %v", err)
+		}
 	})
 	t.Run("no secrets in logs", func(t *testing.T) {
 		out := logs.String()

@@ -65,6 +65,18 @@ func (c *CA) NewToken(admdvs string, role Role, ttl time.Duration) (string, erro
 // certificate pair for the public keys of signCSR and encCSR (PEM). The
 // admdvs and role come from the token; SAN names from the signing CSR.
 func (c *CA) Redeem(token string, signCSR, encCSR []byte) (*Chain, error) {
+	// Check the requests first so that a bad CSR does not burn the token.
+	csr, signPub, err := ParseCSRPEM(signCSR)
+	if err != nil {
+		return nil, fmt.Errorf("redeem: sign csr: %w", err)
+	}
+	_, encPub, err := ParseCSRPEM(encCSR)
+	if err != nil {
+		return nil, fmt.Errorf("redeem: enc csr: %w", err)
+	}
+	if signPub.Equal(encPub) {
+		return nil, errors.New("redeem: sign and enc CSRs carry the same key")
+	}
 	key := tokenKey(token)
 	c.mu.Lock()
 	tokens, err := c.loadTokensLocked()
@@ -95,17 +107,6 @@ func (c *CA) Redeem(token string, signCSR, encCSR []byte) (*Chain, error) {
 	if c.now().After(rec.Expires) {
 		c.log.Warn("ca join token refused", "token_id", key[:12], "reason", "expired")
 		return nil, ErrTokenExpired
-	}
-	csr, signPub, err := ParseCSRPEM(signCSR)
-	if err != nil {
-		return nil, fmt.Errorf("redeem: sign csr: %w", err)
-	}
-	_, encPub, err := ParseCSRPEM(encCSR)
-	if err != nil {
-		return nil, fmt.Errorf("redeem: enc csr: %w", err)
-	}
-	if signPub.Equal(encPub) {
-		return nil, errors.New("redeem: sign and enc CSRs carry the same key")
 	}
 	ch, err := c.IssueKeys(IssueRequest{
 		Admdvs: rec.Admdvs, Role: rec.Role, Name: csr.Subject.CommonName,
