@@ -59,6 +59,24 @@ func ParseClass(s string) (Class, error) {
 	return 0, fmt.Errorf("%q is not a class (甲/乙/丙, A/B/C or 01/02/03)", s)
 }
 
+// MarshalText writes "A", "B", "C" or "".
+func (c Class) MarshalText() ([]byte, error) {
+	if c > ClassC {
+		return nil, fmt.Errorf("class %d: unknown", c)
+	}
+	return []byte(c.Letter()), nil
+}
+
+// UnmarshalText reads what ParseClass accepts.
+func (c *Class) UnmarshalText(b []byte) error {
+	v, err := ParseClass(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
 // Gender is the gender an item is limited to (NHSA gend codes).
 type Gender uint8
 
@@ -93,6 +111,24 @@ func ParseGender(s string) (Gender, error) {
 		return GenderFemale, nil
 	}
 	return 0, fmt.Errorf("%q is not a gender (M/F, 1/2, 男/女 or empty)", s)
+}
+
+// MarshalText writes "M", "F" or "".
+func (g Gender) MarshalText() ([]byte, error) {
+	if g > GenderFemale {
+		return nil, fmt.Errorf("gender %d: unknown", g)
+	}
+	return []byte(g.String()), nil
+}
+
+// UnmarshalText reads what ParseGender accepts.
+func (g *Gender) UnmarshalText(b []byte) error {
+	v, err := ParseGender(string(b))
+	if err != nil {
+		return err
+	}
+	*g = v
+	return nil
 }
 
 // Date is a calendar date written as the integer yyyymmdd (20260101). The
@@ -152,6 +188,24 @@ func (d Date) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d", int(d)/10000, int(d)/100%100, int(d)%100)
 }
 
+// MarshalText writes "YYYY-MM-DD", or "" for the zero Date.
+func (d Date) MarshalText() ([]byte, error) {
+	if !d.Valid() {
+		return nil, fmt.Errorf("date %d: not a calendar date", int32(d))
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText reads what ParseDate accepts.
+func (d *Date) UnmarshalText(b []byte) error {
+	v, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
 // Limits on item fields.
 const (
 	MaxCodeLen  = 64
@@ -165,22 +219,24 @@ const (
 
 // Item is one catalogue entry.
 type Item struct {
-	Code string // the national (or extension) code, format per namespace
-	Name string
+	Code string `json:"code"` // the national (or extension) code, format per namespace
+	Name string `json:"name"`
 
-	Class        Class     // 甲/乙/丙 for priced namespaces
-	SelfPayRatio fen.Ratio // 乙 first co-pay 先行自付比例, 1/10000
-	PriceCap     fen.Fen   // price ceiling 最高限价 in fen; 0 means none
+	Class        Class     `json:"class,omitempty"`          // 甲/乙/丙 (A/B/C) for priced namespaces
+	SelfPayRatio fen.Ratio `json:"self_pay_ratio,omitempty"` // 乙 first co-pay 先行自付比例, 1/10000
+	PriceCap     fen.Fen   `json:"price_cap,omitempty"`      // price ceiling 最高限价 in fen; 0 means none
 
-	Gender           Gender // gender limit 限性别
-	MinAge, MaxAge   int    // age limits in years; MaxAge 0 means none
-	MinHospitalLevel int    // payable only at hospital level ≥ this (0 none, 1..3)
+	Gender           Gender `json:"gender,omitempty"`             // gender limit 限性别
+	MinAge           int    `json:"min_age,omitempty"`            // age limit in years
+	MaxAge           int    `json:"max_age,omitempty"`            // age limit in years; 0 means none
+	MinHospitalLevel int    `json:"min_hospital_level,omitempty"` // payable only at hospital level ≥ this (0 none, 1..3)
 
-	ValidFrom, ValidTo Date // inclusive validity; zero means unbounded
+	ValidFrom Date `json:"valid_from,omitzero"` // first day in force; zero means always
+	ValidTo   Date `json:"valid_to,omitzero"`   // last day in force; zero means open-ended
 
 	// Attrs holds a few extra attributes (spec, dosage form, manufacturer,
 	// limit text, ...). Keys are lower-case [a-z0-9_] and not field names.
-	Attrs map[string]string
+	Attrs map[string]string `json:"attrs,omitempty"`
 }
 
 // ValidAt reports whether it is in force on date d.

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -128,5 +129,30 @@ func TestAsOf(t *testing.T) {
 				t.Fatalf("AsOf(%s) = %q, want %q", tt.d, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestItemJSON(t *testing.T) {
+	it := goodDrug()
+	it.Gender = GenderFemale
+	b, err := json.Marshal(&it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"class":"B"`, `"self_pay_ratio":0.1000`, `"price_cap":12.50`, `"gender":"F"`, `"valid_from":"2024-01-01"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON %s lacks %s", b, want)
+		}
+	}
+	var back Item
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !Equal(&back, &it) {
+		t.Fatalf("JSON round trip: %+v, want %+v", back, it)
+	}
+	b, _ = json.Marshal(&Item{Code: "M00001", Name: "高血压"})
+	if string(b) != `{"code":"M00001","name":"高血压"}` {
+		t.Fatalf("minimal item JSON = %s", b)
 	}
 }
