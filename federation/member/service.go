@@ -244,6 +244,12 @@ func (s *Service) Start(ctx context.Context) error {
 		return errors.New("member: already started")
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.self.Role == ca.RoleNational {
+		// The national node anchors the federation: it is joined even when
+		// no seed answers (it may be the first node); seeds are still
+		// retried in the background.
+		s.joined.Store(true)
+	}
 	s.refreshMeta()
 	tr, err := NewTransport(TransportConfig{BindAddr: s.cfg.BindAddr, Material: s.cfg.Material, Keyring: s.ring,
 		Log: s.log, Control: s.serveControl})
@@ -336,8 +342,8 @@ func (s *Service) kick() {
 }
 
 // Joined reports whether this node is part of the federation: a seed
-// answered, another node joined it, or it has no seed to join through
-// (the first node of a federation).
+// answered, another node joined it, it has no seed to join through, or it
+// is a national node (the first node of a federation).
 func (s *Service) Joined() bool { return s.joined.Load() }
 
 // ReadyErr is the readiness check: nil once joined.

@@ -1,0 +1,98 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/federation/member"
+	"github.com/ybfed/ybfed/internal/version"
+)
+
+// memberComponent runs the node's federation membership (gossip).
+type memberComponent struct {
+	mat     *link.Material
+	applied func() uint64
+	svc     *member.Service
+}
+
+var _ Component = (*memberComponent)(nil)
+
+// newMemberComponent builds the membership component from the node's GM
+// TLS material; applied reports the reference-data index (nil: 0).
+func newMemberComponent(m *link.Material, applied func() uint64) *memberComponent {
+	return &memberComponent{mat: m, applied: applied}
+}
+
+// Name identifies the component.
+func (c *memberComponent) Name() string { return "member" }
+
+// Service returns the running membership service (nil before Start).
+func (c *memberComponent) Service() *member.Service { return c.svc }
+
+// Start joins the federation and serves /v1/members (admin and
+// inter-node) and /v1/keyring (admin).
+func (c *memberComponent) Start(ctx context.Context, h *Host) error {
+	if c.mat == nil {
+		return errors.New("member: node has no TLS material")
+	}
+	cfg := h.Config
+	internode := cfg.Listen.Internode
+	if h.Node != nil && h.Node.Addr(Internode) != "" {
+		internode = h.Node.Addr(Internode)
+	}
+	svc, err := member.New(member.Config{
+		DisplayName: cfg.Node.Name, Version: version.Get().Version,
+		BindAddr: cfg.Listen.Gossip, Advertise: cfg.Advertise,
+		APIAddr: advertised(cfg.Advertise, internode), RaftAddr: advertised(cfg.Advertise, cfg.Listen.Raft),
+		Seeds: cfg.Federation.Seeds, DataDir: cfg.DataDir, Material: c.mat,
+		AppliedIndex: c.applied, Log: h.Log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := svc.Start(ctx); err != nil {
+		return err
+	}
+	c.svc = svc
+	h.Admin.Handle("/v1/members", svc.MembersHandler()).Methods(http.MethodGet)
+	h.Admin.Handle("/v1/keyring", svc.KeyringHandler()).Methods(http.MethodGet, http.MethodPost)
+	if h.Internode != nil {
+		h.Internode.Handle("/v1/members", svc.MembersHandler()).Methods(http.MethodGet)
+	}
+	return nil
+}
+
+// Ready is nil once the node has joined the federation.
+func (c *memberComponent) Ready(ctx context.Context) error {
+	if c.svc == nil {
+		return errors.New("membership not started")
+	}
+	return c.svc.ReadyErr(ctx)
+}
+
+// Stop leaves the federation.
+func (c *memberComponent) Stop(ctx context.Context) error {
+	if c.svc == nil {
+		return nil
+	}
+	return c.svc.Stop(ctx)
+}
+
+// advertised is the address peers use for a listener: the advertise host
+// with the listener's port, or the listener address itself.
+func advertised(host, listen string) string {
+	h, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host != "" {
+		return net.JoinHostPort(host, port)
+	}
+	if h == "" || net.ParseIP(h) != nil && net.ParseIP(h).IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return listen
+}
