@@ -1,0 +1,650 @@
+package refdata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/tjfoc/gmsm/x509"
+
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/node/store"
+)
+
+// Config configures a Replicator.
+type Config struct {
+	// ID is this node's raft server id: its admdvs code.
+	ID string
+	// Listen is the raft listen address (host:port; port 0 picks one).
+	Listen string
+	// Advertise is the raft address other nodes dial; "" means the bound
+	// listen address.
+	Advertise string
+	// Dir holds the raft log, stable store and snapshots.
+	Dir string
+	// Material is this node's GM TLS material; CA is the federation CA
+	// certificate signers must chain to (normally Material.CA).
+	Material *link.Material
+	CA       *x509.Certificate
+	// DB is the node's store; the reference tables are migrated into it.
+	DB *store.DB
+	// Voters are the admdvs codes of the raft voters, from the signed
+	// federation configuration. Every other node is a non-voter.
+	Voters []string
+	// Peers are raft addresses known at start (admdvs -> host:port). When
+	// every voter's address is known, the voters bootstrap together;
+	// otherwise the first voter bootstraps alone and adds the others when
+	// they appear (Join).
+	Peers map[string]string
+	// Log receives the replicator's logs; nil discards.
+	Log *slog.Logger
+
+	// Tuning; zero values take raft's defaults (tests make them small).
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
+	SnapshotInterval  time.Duration
+	HeartbeatTimeout  time.Duration
+	ElectionTimeout   time.Duration
+	// ApplyTimeout bounds one raft.Apply on the leader; default 30s.
+	ApplyTimeout time.Duration
+}
+
+// Replicator is one node's member of the reference-data raft group.
+type Replicator struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *Store
+	fsm    *fsm
+	stream *StreamLayer
+	trans  *raft.NetworkTransport
+	raft   *raft.Raft
+	boltDB *raftboltdb.BoltStore
+	voters map[string]bool
+
+	mu    sync.Mutex
+	known map[string]string // members seen through Join: id -> raft address
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Errors returned to callers.
+var (
+	// ErrNotLeader is returned by membership changes on a non-leader.
+	ErrNotLeader = errors.New("refdata: not the raft leader")
+	// ErrNoLeader is returned when no leader is known to forward to.
+	ErrNoLeader = errors.New("refdata: no raft leader known")
+)
+
+// RejectedError is returned by Publish when the FSM rejected the batch.
+type RejectedError struct {
+	Index  uint64
+	Reason string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("refdata: batch rejected at index %d: %s", e.Index, e.Reason)
+}
+
+// Open starts the replicator: opens the store tables, the raft log and
+// snapshots under cfg.Dir, the GM TLS stream layer, and raft.
+func Open(ctx context.Context, cfg Config) (r *Replicator, err error) {
+	if cfg.ID == "" || cfg.Dir == "" || cfg.Material == nil || cfg.DB == nil {
+		return nil, errors.New("refdata: Config needs ID, Dir, Material and DB")
+	}
+	if cfg.CA == nil {
+		cfg.CA = cfg.Material.CA
+	}
+	if len(cfg.Voters) == 0 {
+		return nil, errors.New("refdata: no voters configured")
+	}
+	if cfg.ApplyTimeout <= 0 {
+		cfg.ApplyTimeout = 30 * time.Second
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "refdata")
+	trust, err := NewTrust(cfg.CA)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("refdata: %w", err)
+	}
+	st, err := OpenStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	r = &Replicator{cfg: cfg, log: log, store: st, voters: map[string]bool{}, known: map[string]string{}}
+	for _, v := range cfg.Voters {
+		r.voters[v] = true
+	}
+	for id, a := range cfg.Peers {
+		r.known[id] = a
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	if r.fsm, err = newFSM(ctx, st, trust, log, snapshotTmp(cfg.Dir)); err != nil {
+		return nil, err
+	}
+	os.RemoveAll(snapshotTmp(cfg.Dir))
+
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: &slogWriter{log: log}, DisableTime: true})
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hlog)
+	if err != nil {
+		return nil, fmt.Errorf("refdata snapshots: %w", err)
+	}
+	r.boltDB, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("refdata raft log: %w", err)
+	}
+	// The store is durable: if it is behind the newest snapshot (a lost or
+	// replaced database), restore that snapshot before raft starts; raft
+	// itself does not restore at start (NoSnapshotRestoreOnStart).
+	if err := r.restoreIfBehind(ctx, snaps); err != nil {
+		return nil, err
+	}
+
+	r.stream, err = NewStreamLayer(cfg.Listen, cfg.Advertise, cfg.Material, log)
+	if err != nil {
+		return nil, err
+	}
+	r.stream.allow = func(p link.Peer) error {
+		if !r.voters[p.Admdvs] {
+			return fmt.Errorf("%s is not a voter", p.Admdvs)
+		}
+		return nil
+	}
+	r.stream.expect = r.expectAt
+	r.stream.forward = r.serveForward
+	r.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: r.stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+	})
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.Logger = hlog
+	rc.NoSnapshotRestoreOnStart = true
+	if cfg.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotThreshold
+	}
+	if cfg.TrailingLogs > 0 {
+		rc.TrailingLogs = cfg.TrailingLogs
+	}
+	if cfg.SnapshotInterval > 0 {
+		rc.SnapshotInterval = cfg.SnapshotInterval
+	}
+	if cfg.HeartbeatTimeout > 0 {
+		rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+		rc.LeaderLeaseTimeout = cfg.HeartbeatTimeout / 2
+	}
+	if cfg.ElectionTimeout > 0 {
+		rc.ElectionTimeout = cfg.ElectionTimeout
+	}
+	r.raft, err = raft.NewRaft(rc, r.fsm, r.boltDB, r.boltDB, snaps, r.trans)
+	if err != nil {
+		return nil, fmt.Errorf("refdata raft: %w", err)
+	}
+	if err := r.bootstrap(); err != nil {
+		return nil, err
+	}
+	r.wg.Add(1)
+	go r.watchLeadership()
+	log.Info("raft started", "id", cfg.ID, "addr", r.Addr(), "voter", r.voters[cfg.ID])
+	return r, nil
+}
+
+// restoreIfBehind restores the newest snapshot when the store's applied
+// index is below it.
+func (r *Replicator) restoreIfBehind(ctx context.Context, snaps raft.SnapshotStore) error {
+	list, err := snaps.List()
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	applied, err := r.store.AppliedIndex(ctx)
+	if err != nil {
+		return err
+	}
+	if applied >= list[0].Index {
+		r.fsm.advance(list[0].Index)
+		return nil
+	}
+	r.log.Warn("store is behind the newest snapshot, restoring", "applied_index", applied, "snapshot_index", list[0].Index)
+	_, rc, err := snaps.Open(list[0].ID)
+	if err != nil {
+		return fmt.Errorf("refdata: open snapshot %s: %w", list[0].ID, err)
+	}
+	return r.fsm.Restore(rc)
+}
+
+// bootstrap starts a new cluster when this node has no raft state: all
+// voters together when their addresses are all known, else the first voter
+// alone.
+func (r *Replicator) bootstrap() error {
+	has, err := raft.HasExistingState(r.boltDB, r.boltDB, nopSnapshots{})
+	if err != nil {
+		return fmt.Errorf("refdata: %w", err)
+	}
+	if has || !r.voters[r.cfg.ID] {
+		return nil
+	}
+	var servers []raft.Server
+	all := true
+	for _, v := range r.cfg.Voters {
+		addr := r.cfg.Peers[v]
+		if v == r.cfg.ID {
+			addr = string(r.trans.LocalAddr())
+		}
+		if addr == "" {
+			all = false
+			continue
+		}
+		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(v), Address: raft.ServerAddress(addr)})
+	}
+	if !all {
+		if r.cfg.Voters[0] != r.cfg.ID {
+			return nil
+		}
+		servers = []raft.Server{{Suffrage: raft.Voter, ID: raft.ServerID(r.cfg.ID), Address: r.trans.LocalAddr()}}
+	}
+	f := r.raft.BootstrapCluster(raft.Configuration{Servers: servers})
+	if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		return fmt.Errorf("refdata bootstrap: %w", err)
+	}
+	return nil
+}
+
+// watchLeadership adds every known member missing from the configuration
+// whenever this node becomes leader.
+func (r *Replicator) watchLeadership() {
+	defer r.wg.Done()
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-r.raft.LeaderCh():
+		case <-t.C:
+		}
+		if r.raft.State() != raft.Leader {
+			continue
+		}
+		r.mu.Lock()
+		known := make(map[string]string, len(r.known))
+		for k, v := range r.known {
+			known[k] = v
+		}
+		r.mu.Unlock()
+		for id, addr := range known {
+			if err := r.Join(id, addr); err != nil && !errors.Is(err, ErrNotLeader) {
+				r.log.Warn("add member", "id", id, "err", err)
+			}
+		}
+	}
+}
+
+// expectAt names the admdvs a raft address belongs to, from the raft
+// configuration and known members ("" when unknown).
+func (r *Replicator) expectAt(addr string) string {
+	r.mu.Lock()
+	for id, a := range r.known {
+		if a == addr {
+			r.mu.Unlock()
+			return id
+		}
+	}
+	r.mu.Unlock()
+	if r.raft == nil {
+		return ""
+	}
+	f := r.raft.GetConfiguration()
+	if f.Error() != nil {
+		return ""
+	}
+	for _, s := range f.Configuration().Servers {
+		if string(s.Address) == addr {
+			return string(s.ID)
+		}
+	}
+	return ""
+}
+
+// Addr returns the raft address of this node.
+func (r *Replicator) Addr() string { return string(r.trans.LocalAddr()) }
+
+// Store returns the local reference data.
+func (r *Replicator) Store() *Store { return r.store }
+
+// Revocations returns the replicated revocation list, for link.Material.
+func (r *Replicator) Revocations() ca.Revocations { return r.store }
+
+// IsVoter reports whether id is a configured voter.
+func (r *Replicator) IsVoter(id string) bool { return r.voters[id] }
+
+// Join adds a member that appeared (from membership events): a voter when
+// its id is a configured voter, otherwise a non-voter. Only the leader acts;
+// others remember the member and return ErrNotLeader.
+func (r *Replicator) Join(id, addr string) error {
+	if id == "" || addr == "" {
+		return fmt.Errorf("refdata join: empty id or address")
+	}
+	r.mu.Lock()
+	r.known[id] = addr
+	r.mu.Unlock()
+	if r.voters[id] {
+		return r.AddVoter(id, addr)
+	}
+	return r.AddNonvoter(id, addr)
+}
+
+// present reports whether id is in the configuration at addr with the
+// given suffrage.
+func (r *Replicator) present(id, addr string, s raft.ServerSuffrage) bool {
+	f := r.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.ID) == id {
+			return string(srv.Address) == addr && srv.Suffrage == s
+		}
+	}
+	return false
+}
+
+// AddVoter adds a configured voter (leader only).
+func (r *Replicator) AddVoter(id, addr string) error {
+	if !r.voters[id] {
+		return fmt.Errorf("refdata: %s is not a configured voter", id)
+	}
+	if r.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	if r.present(id, addr, raft.Voter) {
+		return nil
+	}
+	if err := r.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, r.cfg.ApplyTimeout).Error(); err != nil {
+		return fmt.Errorf("refdata add voter %s: %w", id, err)
+	}
+	r.log.Info("voter added", "id", id, "addr", addr)
+	return nil
+}
+
+// AddNonvoter adds a non-voting member that receives the log (leader only).
+func (r *Replicator) AddNonvoter(id, addr string) error {
+	if r.voters[id] {
+		return r.AddVoter(id, addr)
+	}
+	if r.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	if r.present(id, addr, raft.Nonvoter) {
+		return nil
+	}
+	if err := r.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, r.cfg.ApplyTimeout).Error(); err != nil {
+		return fmt.Errorf("refdata add non-voter %s: %w", id, err)
+	}
+	r.log.Info("non-voter added", "id", id, "addr", addr)
+	return nil
+}
+
+// Remove removes a member that left the federation (leader only).
+func (r *Replicator) Remove(id string) error {
+	r.mu.Lock()
+	delete(r.known, id)
+	r.mu.Unlock()
+	if r.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	if err := r.raft.RemoveServer(raft.ServerID(id), 0, r.cfg.ApplyTimeout).Error(); err != nil {
+		return fmt.Errorf("refdata remove %s: %w", id, err)
+	}
+	r.log.Info("member removed", "id", id)
+	return nil
+}
+
+// TransferLeadership hands leadership to another voter (before a planned
+// restart of the leader).
+func (r *Replicator) TransferLeadership() error {
+	if err := r.raft.LeadershipTransfer().Error(); err != nil {
+		return fmt.Errorf("refdata leadership transfer: %w", err)
+	}
+	return nil
+}
+
+// Members returns the raft configuration: id -> "voter"/"nonvoter".
+func (r *Replicator) Members() (map[string]string, error) {
+	f := r.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, s := range f.Configuration().Servers {
+		kind := "voter"
+		if s.Suffrage != raft.Voter {
+			kind = "nonvoter"
+		}
+		out[string(s.ID)] = kind
+	}
+	return out, nil
+}
+
+// Status is the replication state of this node.
+type Status struct {
+	ID           string `json:"id"`
+	State        string `json:"state"` // Leader, Follower, Candidate, Shutdown
+	Voter        bool   `json:"voter"`
+	Leader       string `json:"leader"`
+	LeaderAddr   string `json:"leader_addr"`
+	AppliedIndex uint64 `json:"applied_index"` // raft entries applied here
+	CommitIndex  uint64 `json:"commit_index"`
+	LastIndex    uint64 `json:"last_index"`
+	Lag          uint64 `json:"lag"` // commit index minus applied index
+	Err          string `json:"err,omitempty"`
+}
+
+// Status reports the applied index, leader and lag.
+func (r *Replicator) Status() Status {
+	addr, id := r.raft.LeaderWithID()
+	st := Status{
+		ID: r.cfg.ID, State: r.raft.State().String(), Voter: r.voters[r.cfg.ID],
+		Leader: string(id), LeaderAddr: string(addr),
+		AppliedIndex: r.fsm.applied.Load(), LastIndex: r.raft.LastIndex(),
+	}
+	if v, err := strconv.ParseUint(r.raft.Stats()["commit_index"], 10, 64); err == nil {
+		st.CommitIndex = v
+	}
+	if st.CommitIndex > st.AppliedIndex {
+		st.Lag = st.CommitIndex - st.AppliedIndex
+	}
+	if errp := r.fsm.broken.Load(); errp != nil {
+		st.Err = (*errp).Error()
+	}
+	return st
+}
+
+// Ready returns nil when a leader is known and this node has applied all
+// but maxLag committed entries.
+func (r *Replicator) Ready(maxLag uint64) error {
+	st := r.Status()
+	switch {
+	case st.Err != "":
+		return fmt.Errorf("reference data: %s", st.Err)
+	case st.Leader == "":
+		return fmt.Errorf("reference data: no raft leader known (state %s)", st.State)
+	case st.Lag > maxLag:
+		return fmt.Errorf("reference data: %d entries behind the commit index", st.Lag)
+	}
+	return nil
+}
+
+// WaitApplied waits until entry index has been applied on this node.
+func (r *Replicator) WaitApplied(ctx context.Context, index uint64) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ch := r.fsm.waitCh()
+		if r.fsm.applied.Load() >= index {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("refdata: wait for index %d (applied %d): %w", index, r.fsm.applied.Load(), ctx.Err())
+		case <-ch:
+		case <-t.C:
+		}
+	}
+}
+
+// Publish submits one signed batch and waits until it is committed and
+// applied on the leader. On a follower the batch is forwarded to the
+// leader. A batch that was already applied (a retry after an error) returns
+// the index it was first applied at; a rejected batch returns
+// *RejectedError. Errors other than *RejectedError may be retried: the
+// same batch is never applied twice.
+func (r *Replicator) Publish(ctx context.Context, b *Batch) (uint64, error) {
+	data, err := b.Encode()
+	if err != nil {
+		return 0, err
+	}
+	return r.PublishEncoded(ctx, data)
+}
+
+// PublishAll publishes the parts of a version in order and returns the
+// index of the last.
+func (r *Replicator) PublishAll(ctx context.Context, parts []*Batch) (uint64, error) {
+	var last uint64
+	for _, b := range parts {
+		idx, err := r.Publish(ctx, b)
+		if err != nil {
+			return last, err
+		}
+		last = idx
+	}
+	return last, nil
+}
+
+// PublishEncoded is Publish for an already encoded batch.
+func (r *Replicator) PublishEncoded(ctx context.Context, data []byte) (uint64, error) {
+	if _, err := DecodeBatch(data); err != nil {
+		return 0, err
+	}
+	backoff := 100 * time.Millisecond
+	var lastErr error
+	for attempt := 0; attempt < 100; attempt++ {
+		var res Result
+		var err error
+		if r.raft.State() == raft.Leader {
+			res, err = r.applyLocal(ctx, data)
+		} else {
+			res, err = r.forward(ctx, data)
+		}
+		if err == nil {
+			switch {
+			case res.Duplicate:
+				return res.DuplicateOf, nil
+			case res.Rejected != "":
+				return res.Index, &RejectedError{Index: res.Index, Reason: res.Rejected}
+			}
+			return res.Index, nil
+		}
+		lastErr = err
+		r.log.Debug("publish attempt failed", "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("refdata publish: %w (last error: %v)", ctx.Err(), lastErr)
+		case <-r.ctx.Done():
+			return 0, fmt.Errorf("refdata publish: replicator closed (last error: %v)", lastErr)
+		case <-time.After(backoff):
+		}
+		if backoff < 2*time.Second {
+			backoff *= 2
+		}
+	}
+	return 0, fmt.Errorf("refdata publish: %w", lastErr)
+}
+
+func (r *Replicator) applyLocal(ctx context.Context, data []byte) (Result, error) {
+	timeout := r.cfg.ApplyTimeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = time.Until(d)
+	}
+	f := r.raft.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		return Result{}, fmt.Errorf("raft apply: %w", err)
+	}
+	switch v := f.Response().(type) {
+	case Result:
+		return v, nil
+	case error:
+		return Result{}, v
+	}
+	return Result{}, fmt.Errorf("raft apply: unexpected response %T", f.Response())
+}
+
+// Close stops raft (without leaving the configuration), the transport and
+// the log store. The DB stays open (it belongs to the node).
+func (r *Replicator) Close() error {
+	var errs []error
+	if r.cancel != nil {
+		r.cancel()
+	}
+	if r.raft != nil {
+		errs = append(errs, r.raft.Shutdown().Error())
+	}
+	r.wg.Wait()
+	if r.trans != nil {
+		errs = append(errs, r.trans.Close())
+	} else if r.stream != nil {
+		errs = append(errs, r.stream.Close())
+	}
+	if r.stream != nil {
+		r.stream.Close()
+	}
+	if r.boltDB != nil {
+		errs = append(errs, r.boltDB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// slogWriter turns hclog's lines into slog records.
+type slogWriter struct{ log *slog.Logger }
+
+func (w *slogWriter) Write(p []byte) (int, error) {
+	line := string(p)
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	w.log.Warn(line)
+	return len(p), nil
+}
+
+// nopSnapshots is an empty snapshot store for HasExistingState.
+type nopSnapshots struct{}
+
+func (nopSnapshots) Create(raft.SnapshotVersion, uint64, uint64, raft.Configuration, uint64, raft.Transport) (raft.SnapshotSink, error) {
+	return nil, errors.New("not supported")
+}
+func (nopSnapshots) List() ([]*raft.SnapshotMeta, error) { return nil, nil }
+func (nopSnapshots) Open(string) (*raft.SnapshotMeta, io.ReadCloser, error) {
+	return nil, nil, errors.New("not supported")
+}
