@@ -121,3 +121,7 @@ func RootKey(root *x509.Certificate) (*sm.PublicKey, error) {
 	}
 	return k, nil
 }
+
+// Certificate is the X.509 certificate type of the federation (SM2/SM3
+// capable), so callers need not import the SM x509 package.
+type Certificate = x509.Certificate

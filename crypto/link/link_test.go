@@ -268,3 +268,55 @@ func TestMaterialSaveLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestListenerWrappersAndProbe(t *testing.T) {
+	c := newCA(t)
+	national := issue(t, c, "110000", ca.RoleNational)
+	province := issue(t, c, "440000", ca.RoleProvince)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := NewEnrolListener(inner, national)
+	srv := NewHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := PeerFrom(r.Context())
+		fmt.Fprintf(w, "peer=%v", ok)
+	}), nil)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	resp, err := NewProbeClient(30 * time.Second).Get("https://" + inner.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "peer=false" {
+		t.Fatalf("enrol listener body %q", b)
+	}
+
+	inner2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, results := "", make(chan error, 1)
+	ln2 := NewListener(inner2, national)
+	t.Cleanup(func() { ln2.Close() })
+	addr = inner2.Addr().String()
+	go func() {
+		cn, err := ln2.Accept()
+		if err != nil {
+			results <- err
+			return
+		}
+		defer cn.Close()
+		results <- Handshake(context.Background(), cn.(*Conn))
+	}()
+	conn, err := Dial(context.Background(), addr, province, "110000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if err := <-results; err != nil {
+		t.Fatal(err)
+	}
+}
