@@ -320,3 +320,48 @@ func TestListenerWrappersAndProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A peer revoked after its handshake is refused on its pooled connection.
+func TestGuardRefusesPeerRevokedAfterHandshake(t *testing.T) {
+	c := newCA(t)
+	national := issue(t, c, "110000", ca.RoleNational)
+	national.Revocations = c
+	province := issue(t, c, "440000", ca.RoleProvince)
+	ln, err := Listen("127.0.0.1:0", national)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(Guard(national, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "ok")
+	})), nil)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	cl := NewHTTPClient(province, nil)
+	t.Cleanup(cl.Close)
+	url := "https://" + ln.Addr().String() + "/"
+	get := func() int {
+		resp, err := cl.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("before revocation: %d", code)
+	}
+	if err := c.Revoke(ca.SerialHex(province.Sign.SerialNumber)); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusForbidden {
+		t.Fatalf("after revocation on the pooled connection: %d", code)
+	}
+	if cl.Handshakes() != 1 {
+		t.Fatalf("handshakes %d, want 1 (the refusal came on the pooled connection)", cl.Handshakes())
+	}
+	// A new connection is refused at the handshake.
+	if _, err := cl.Get(url); err == nil {
+		t.Fatal("revoked client opened a new connection")
+	}
+}
