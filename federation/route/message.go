@@ -1,0 +1,108 @@
+package route
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/ybfed/ybfed/subsystems/settlement"
+)
+
+// Envelope types of the internode settlement API.
+const (
+	TypeRequest = "ybfed.route.request.v1"
+	TypeReply   = "ybfed.route.reply.v1"
+)
+
+// HTTP paths of the internode API.
+const (
+	// PathHub is where the national hub accepts transactions from
+	// treatment-place nodes.
+	PathHub = "/internode/v1/settlement/hub"
+	// PathInsured is where an insured-place node accepts transactions
+	// forwarded by the hub.
+	PathInsured = "/internode/v1/settlement/insured"
+)
+
+// Kinds of routed request.
+const (
+	KindSettle    = "settle"     // 2207 / 2304: apply policy, pay, store
+	KindPreSettle = "pre_settle" // 2206 / 2303: compute only
+	KindCancel    = "cancel"     // 2208 / 2305: cancel a settlement
+	KindReverse   = "reverse"    // 2601 or an unknown outcome: undo Omsgid or leave a tombstone
+	KindPerson    = "person"     // 1101 person information
+	KindAccum     = "accum"      // 5206 accumulators
+)
+
+// Request is one routed transaction, the payload of a TypeRequest envelope.
+// Msgid (the hospital's msgid) is the idempotency key at every hop.
+type Request struct {
+	Kind          string `json:"kind"`
+	Msgid         string `json:"msgid"`
+	Infno         string `json:"infno"`
+	Treatment     string `json:"mdtrtarea_admvs"` // treatment place (city or province code)
+	Insuplc       string `json:"insuplc_admdvs"`  // insured place
+	FixmedinsCode string `json:"fixmedins_code"`
+	PsnNo         string `json:"psn_no,omitempty"`
+	// Deadline is when the caller stops waiting, Unix milliseconds.
+	Deadline int64 `json:"deadline"`
+
+	Settle  *settlement.SettleInput  `json:"settle,omitempty"`
+	Cancel  *settlement.SettleCancel `json:"cancel,omitempty"`
+	Reverse *settlement.Reversal     `json:"reverse,omitempty"`
+	Query   json.RawMessage          `json:"query,omitempty"`
+}
+
+// Validate checks the fields every hop relies on.
+func (r *Request) Validate() error {
+	switch {
+	case r.Msgid == "" || len(r.Msgid) > 64:
+		return errors.New("route request: msgid")
+	case len(r.Treatment) != 6 || len(r.Insuplc) != 6:
+		return errors.New("route request: admdvs")
+	}
+	switch r.Kind {
+	case KindSettle, KindPreSettle:
+		if r.Settle == nil {
+			return errors.New("route request: settle input missing")
+		}
+	case KindCancel:
+		if r.Cancel == nil {
+			return errors.New("route request: cancel input missing")
+		}
+	case KindReverse:
+		if r.Reverse == nil || r.Reverse.Omsgid == "" {
+			return errors.New("route request: reversal input missing")
+		}
+	case KindPerson, KindAccum:
+	default:
+		return errors.New("route request: unknown kind")
+	}
+	return nil
+}
+
+// Reply is the answer of the insured place, relayed by the hub.
+type Reply struct {
+	// Code is "" on success, else a settlement error code (settlement.E*).
+	Code   string          `json:"code,omitempty"`
+	ErrMsg string          `json:"err_msg,omitempty"`
+	Output json.RawMessage `json:"output,omitempty"`
+	// Clearing carries the amounts the insured place pays for a settle or
+	// (negative) cancel; the hub journals it for monthly clearing.
+	Clearing *settlement.ClearingItem `json:"clearing,omitempty"`
+	// Reversed reports, for KindReverse, whether a settlement was undone
+	// (false: a tombstone was left, nothing had been done).
+	Reversed bool `json:"reversed,omitempty"`
+}
+
+// Err returns the reply's business error as a *settlement.Error, or nil.
+func (r *Reply) Err() error {
+	if r.Code == "" {
+		return nil
+	}
+	return &settlement.Error{Code: r.Code, Message: r.ErrMsg}
+}
+
+// FailReply builds the reply for a business error.
+func FailReply(err error) *Reply {
+	return &Reply{Code: settlement.ErrorCode(err), ErrMsg: settlement.ErrorMessage(err)}
+}
