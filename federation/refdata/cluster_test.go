@@ -398,3 +398,107 @@ func withName(it catalog.Item, name string) catalog.Item {
 	it.Name = name
 	return it
 }
+
+func TestFarBehindNonvoterCatchesUpBySnapshot(t *testing.T) {
+	c := newCluster(t, []string{national, beijing, shanghai}, []string{guangdong}, func(cfg *Config) {
+		cfg.SnapshotThreshold = 4
+		cfg.TrailingLogs = 2
+		cfg.SnapshotInterval = 200 * time.Millisecond
+	})
+	nat := signerFor(t, c.ca, national)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	c.stop(guangdong)
+
+	drugs := items(catalog.Drug, 60)
+	var last uint64
+	for v := uint64(1); v <= 6; v++ {
+		part := drugs[(v-1)*10 : v*10]
+		idx, err := c.leader().r.PublishAll(ctx, mustSign(t, nat, string(catalog.Drug), v, catalog.Adds(part), 1024))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = idx
+	}
+	c.waitAll(last)
+	// Wait until the leader compacted its log past the first entries.
+	eventually(t, "leader log compacted", func() error {
+		l := c.leader()
+		first, err := l.r.boltDB.FirstIndex()
+		if err != nil {
+			return err
+		}
+		if first <= 3 {
+			return fmt.Errorf("first log index %d", first)
+		}
+		return nil
+	})
+	c.start(guangdong)
+	c.waitAll(last)
+	gd := c.node(guangdong)
+	if n := gd.r.fsm.restores.Load(); n == 0 {
+		t.Fatal("non-voter caught up without installing a snapshot")
+	}
+	c.sameState()
+	for _, it := range []catalog.Item{drugs[0], drugs[59]} {
+		if _, _, err := gd.r.Store().Lookup(ctx, string(catalog.Drug), it.Code); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLeaderLossDuringPublish(t *testing.T) {
+	c := newCluster(t, []string{national, beijing, shanghai}, []string{guangdong}, nil)
+	nat := signerFor(t, c.ca, national)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitLong)
+	defer cancel()
+	drugs := items(catalog.Drug, 300)
+	parts := mustSign(t, nat, string(catalog.Drug), 1, catalog.Adds(drugs), 4096)
+	if len(parts) < 4 {
+		t.Fatalf("want several parts, got %d", len(parts))
+	}
+	old := c.leader()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.node(guangdong).r.PublishAll(ctx, parts)
+		errc <- err
+	}()
+	// Kill the leader while parts are on their way.
+	eventually(t, "publish under way", func() error {
+		if old.r.fsm.applied.Load() == 0 {
+			return errors.New("nothing applied yet")
+		}
+		return nil
+	})
+	c.stop(old.id)
+	first := <-errc
+	t.Logf("publish during leader loss: %v", first)
+	// The caller retries the whole publish until it succeeds; parts that
+	// were committed are recognised and not applied again.
+	var idx uint64
+	eventually(t, "publish after election", func() error {
+		var err error
+		idx, err = c.node(guangdong).r.PublishAll(ctx, parts)
+		return err
+	})
+	c.waitAll(idx)
+	c.start(old.id)
+	c.waitAll(idx)
+	c.sameState()
+	for _, n := range c.running() {
+		vs, err := n.r.Store().Versions(ctx, string(catalog.Drug))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != 1 || vs[0].Changes != len(drugs) {
+			t.Fatalf("%s: versions %+v, want one version of %d changes", n.id, vs, len(drugs))
+		}
+		got, err := n.r.Store().Download(ctx, string(catalog.Drug), 0, 1, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Total != len(drugs) {
+			t.Fatalf("%s: %d rows, want %d", n.id, got.Total, len(drugs))
+		}
+	}
+}

@@ -21,8 +21,9 @@ type fsm struct {
 	log   *slog.Logger
 	tmp   string // directory for snapshot files
 
-	applied atomic.Uint64
-	broken  atomic.Pointer[error]
+	applied  atomic.Uint64
+	restores atomic.Int64 // snapshots restored, for tests and metrics
+	broken   atomic.Pointer[error]
 
 	mu     sync.Mutex
 	notify chan struct{} // closed and replaced whenever applied advances
@@ -140,6 +141,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.applied.Store(0)
 	f.advance(idx)
+	f.restores.Add(1)
 	f.log.Info("restored from snapshot", "applied_index", idx)
 	return nil
 }
