@@ -60,7 +60,7 @@ machine.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(versionCmd(), configCmd(), runCmd(), demoCmd())
+	root.AddCommand(versionCmd(), configCmd(), runCmd(), demoCmd(), installCmd(), uninstallCmd(), joinTokenCmd())
 	return root
 }
 
