@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -253,37 +255,66 @@ func (s *Service) keyOp(ctx context.Context, op KeyOp, key []byte) ([]KeyResult,
 	return results, nil
 }
 
-// SyncKeyring makes this node's keyring equal to a live national node's.
+// SyncKeyring makes this node's keyring equal to the national node's,
+// asking live national members first, then the seeds and saved peers (a
+// node away during a rotation no longer shares a key with anyone, but its
+// certificate still lets it ask). Only an answer from a peer whose
+// certificate has the national role is taken.
 func (s *Service) SyncKeyring(ctx context.Context) error {
-	var errs []error
+	_, err := s.syncKeyring(ctx, true)
+	return err
+}
+
+func (s *Service) syncKeyring(ctx context.Context, seeds bool) (changed bool, err error) {
+	var targets []Member
 	for _, m := range s.Members() {
-		if m.Self || m.State != StateAlive || m.Meta.Role != string(ca.RoleNational) {
-			continue
+		if !m.Self && m.State == StateAlive && m.Meta.Role == string(ca.RoleNational) {
+			targets = append(targets, m)
+		}
+	}
+	if seeds {
+		for _, c := range s.candidates() {
+			name, addr, ok := strings.Cut(c, "/")
+			if !ok {
+				name, addr = "", c
+			}
+			if name != "" && !slices.ContainsFunc(targets, func(m Member) bool { return m.Name == name }) {
+				if m, known := s.Member(name); known && m.Meta.Role != "" && m.Meta.Role != string(ca.RoleNational) {
+					continue // a province cannot answer
+				}
+			}
+			targets = append(targets, Member{Name: name, Addr: addr})
+		}
+	}
+	var errs []error
+	for _, m := range targets {
+		if ctx.Err() != nil {
+			break
 		}
 		resp, peer, err := s.control(ctx, m, controlReq{Op: keyGet})
 		if err == nil && peer.Role != ca.RoleNational {
-			err = fmt.Errorf("%s is not a national node", m.Name)
+			continue
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
+			errs = append(errs, fmt.Errorf("%s: %w", m.Addr, err))
 			continue
 		}
 		other, err := ParseKeyring(resp.Keyring)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
+			errs = append(errs, fmt.Errorf("%s: %w", m.Addr, err))
 			continue
 		}
 		if s.ring.Equal(other) {
-			return nil
+			return false, nil
 		}
 		if err := s.ring.Replace(other); err != nil {
-			return err
+			return false, err
 		}
-		s.log.Info("keyring synchronised from the national node", "from", m.Name, "primary", s.ring.Primary().String())
-		return nil
+		s.log.Info("keyring synchronised from the national node", "from", peer.Admdvs, "primary", s.ring.Primary().String())
+		return true, nil
 	}
 	if len(errs) == 0 {
-		return nil // no national node known yet
+		return false, nil // no national node reachable
 	}
-	return errors.Join(errs...)
+	return false, fmt.Errorf("keyring sync: %w", errors.Join(errs...))
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,8 +33,10 @@ type cluster struct {
 	addrs []string
 	nodes []*Service
 	tune  func(*memberlist.Config)
-	mu    sync.Mutex
-	seen  []observed
+	// applied is each node's reference-data index for its metadata.
+	applied []*atomic.Uint64
+	mu      sync.Mutex
+	seen    []observed
 }
 
 type observed struct {
@@ -75,6 +78,9 @@ func newCluster(t testing.TB, n int) *cluster {
 		c.dirs = append(c.dirs, dir)
 		c.addrs = append(c.addrs, "127.0.0.1:0")
 		c.nodes = append(c.nodes, nil)
+		a := new(atomic.Uint64)
+		a.Store(uint64(i))
+		c.applied = append(c.applied, a)
 	}
 	t.Cleanup(func() {
 		for _, s := range c.nodes {
@@ -99,7 +105,7 @@ func (c *cluster) config(i int, seeds ...string) Config {
 		DisplayName: "center " + name, Version: "test",
 		BindAddr: c.addrs[i], APIAddr: fmt.Sprintf("127.0.0.1:%d", 20000+i), RaftAddr: fmt.Sprintf("127.0.0.1:%d", 30000+i),
 		Seeds: seeds, DataDir: c.dirs[i], Material: c.mats[i], Keyring: ring,
-		AppliedIndex: func() uint64 { return uint64(i) },
+		AppliedIndex: c.applied[i].Load,
 		RetryMin:     100 * time.Millisecond, RetryMax: time.Second,
 		ReconnectInterval: 2 * time.Second, MetaInterval: 200 * time.Millisecond,
 		Memberlist: c.tune,
@@ -167,6 +173,27 @@ func (c *cluster) convergedErr() error {
 		}
 	}
 	return nil
+}
+
+// eventsSince returns the events of the given kinds seen after index from.
+func (c *cluster) eventsSince(from int, kinds ...EventKind) []observed {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []observed
+	for _, o := range c.seen[min(from, len(c.seen)):] {
+		for _, k := range kinds {
+			if o.ev.Kind == k {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+func (c *cluster) eventCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
 }
 
 // eventually polls fn until it returns nil or timeout passes.

@@ -403,6 +403,16 @@ func (s *Service) joinLoop() {
 				delay = s.cfg.RetryMin
 				s.afterJoin()
 			} else {
+				if s.self.Role != ca.RoleNational {
+					// A node away during a key rotation holds no current key:
+					// fetch the keyring with its certificate and retry at once.
+					ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+					changed, _ := s.syncKeyring(ctx, true)
+					cancel()
+					if changed {
+						continue
+					}
+				}
 				s.log.Warn("join failed; retrying", "seeds", cands, "in", delay, "err", err)
 				if !s.sleep(delay) {
 					return
@@ -713,7 +723,7 @@ func (s *Service) afterJoin() {
 		defer s.wg.Done()
 		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 		defer cancel()
-		if err := s.SyncKeyring(ctx); err != nil {
+		if _, err := s.syncKeyring(ctx, false); err != nil {
 			s.log.Warn("keyring sync", "err", err)
 		}
 	}()

@@ -2,9 +2,11 @@ package member
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -23,10 +25,19 @@ import (
 // udpRecvBuf is the largest gossip packet accepted.
 const udpRecvBuf = 65536
 
-// controlMagic opens a stream that carries a control request (keyring
-// operations) rather than memberlist traffic; memberlist's own message
-// types never take this value.
-const controlMagic = 0xC1
+// Every stream starts with one byte saying what follows; memberlist's own
+// message types never take these values. controlMagic opens a control
+// request (keyring operations, authorised by the peer's certificate);
+// helloMagic opens memberlist traffic and is followed by a proof that the
+// dialer holds a current gossip key: a 2-byte length and a packet sealed
+// under its primary key. Streams therefore need both a federation
+// certificate and the gossip key, like packets.
+const (
+	controlMagic = 0xC1
+	helloMagic   = 0xC2
+)
+
+var helloText = []byte("ybfed gossip stream v1")
 
 // ControlFunc serves a control stream from an authenticated peer.
 type ControlFunc func(conn net.Conn, peer link.Peer)
@@ -212,6 +223,18 @@ func (t *Transport) dial(addr, expect string, timeout time.Duration) (*gmtls.Con
 	if err != nil {
 		return nil, err
 	}
+	hello, err := t.cfg.Keyring.Seal(helloText)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("member transport: %w", err)
+	}
+	msg := append([]byte{helloMagic, byte(len(hello) >> 8), byte(len(hello))}, hello...)
+	_ = c.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := c.Write(msg); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("member transport: stream hello to %s: %w", addr, err)
+	}
+	_ = c.SetWriteDeadline(time.Time{})
 	t.sOut.Add(1)
 	return c, nil
 }
@@ -303,23 +326,46 @@ func (t *Transport) serveConn(c *gmtls.Conn) {
 	}
 	_ = c.SetReadDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
 	br := bufio.NewReader(c)
-	first, err := br.Peek(1)
-	if err != nil {
+	var hdr [3]byte
+	if _, err := io.ReadFull(br, hdr[:1]); err != nil {
 		c.Close()
 		return
 	}
-	_ = c.SetReadDeadline(time.Time{})
 	conn := &bufConn{Conn: c, r: br}
-	t.sIn.Add(1)
-	if first[0] == controlMagic {
-		_, _ = br.Discard(1)
+	switch hdr[0] {
+	case controlMagic:
+		_ = c.SetReadDeadline(time.Time{})
 		if t.cfg.Control == nil {
 			c.Close()
 			return
 		}
+		t.sIn.Add(1)
 		t.cfg.Control(conn, peer)
 		return
+	case helloMagic:
+	default:
+		t.sRef.Add(1)
+		c.Close()
+		return
 	}
+	if _, err := io.ReadFull(br, hdr[1:3]); err != nil {
+		c.Close()
+		return
+	}
+	hello := make([]byte, int(hdr[1])<<8|int(hdr[2]))
+	if _, err := io.ReadFull(br, hello); err != nil {
+		c.Close()
+		return
+	}
+	if pt, err := t.cfg.Keyring.Open(hello); err != nil || !bytes.Equal(pt, helloText) {
+		t.sRef.Add(1)
+		t.log.Warn("gossip stream refused: peer does not hold a current gossip key", "peer", peer.Admdvs,
+			"from", c.RemoteAddr().String())
+		c.Close()
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	t.sIn.Add(1)
 	select {
 	case t.streamCh <- conn:
 	case <-t.ctx.Done():
