@@ -205,7 +205,6 @@ var (
 	surnames     = []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗"}
 	given        = []string{"伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "华", "平"}
 	chronics     = []string{"高血压", "糖尿病", "慢性肾功能衰竭透析", "恶性肿瘤门诊放化疗", "器官移植抗排异治疗", "精神分裂症", "冠心病", "慢性阻塞性肺疾病", "帕金森病", "类风湿关节炎", "肝硬化", "系统性红斑狼疮", "血友病", "再生障碍性贫血", "癫痫"}
-	forms        = []string{"片剂", "胶囊剂", "注射剂", "颗粒剂", "丸剂", "溶液剂"}
 )
 
 func (g *gen) item(ns Namespace) Item {
@@ -278,10 +277,13 @@ func (g *gen) item(ns Namespace) Item {
 		g.num(1+g.r.IntN(80), 3)
 		g.digits(9)
 		it.Code = g.code()
+		form := ""
 		if western {
-			it.Name = g.pick(westernDrugs) + g.pick(westernForms)
+			form = g.pick(westernForms)
+			it.Name = g.pick(westernDrugs) + form
 		} else {
-			it.Name = g.pick(patentDrugs) + g.pick(patentForms)
+			form = g.pick(patentForms)
+			it.Name = g.pick(patentDrugs) + form
 		}
 		g.pricing(&it, 0, 2000)
 		g.limits(&it)
@@ -290,7 +292,7 @@ func (g *gen) item(ns Namespace) Item {
 		}
 		it.Attrs = map[string]string{
 			"spec":  g.pick(specs1) + g.pick(packs),
-			"form":  g.pick(forms),
+			"form":  form,
 			"mfr":   g.pick(places) + "制药有限公司",
 			"appno": "国药准字" + string("HZSJ"[g.r.IntN(4)]) + strconv.Itoa(19900000+g.r.IntN(36000000)),
 		}
