@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,5 +225,36 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatalf("err = %v", err)
 			}
 		})
+	}
+}
+
+// mapNonces is a NonceStore shared by two verifiers, standing in for the
+// table national hubs share.
+type mapNonces struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (n *mapNonces) Remember(key string, t time.Time) (bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.m[key]; ok {
+		return false, nil
+	}
+	n.m[key] = t
+	return true, nil
+}
+
+func TestSharedNonceStoreAcrossHubs(t *testing.T) {
+	f := newFixture(t)
+	shared := &mapNonces{m: map[string]time.Time{}}
+	hubA := f.verifier(t, VerifierOptions{Nonces: shared})
+	hubB := f.verifier(t, VerifierOptions{Nonces: shared})
+	e := sign(t, f.province, "route")
+	if _, err := hubA.Verify(e, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hubB.Verify(e, ""); !errors.Is(err, ErrReplay) {
+		t.Fatalf("replay to another hub: %v", err)
 	}
 }

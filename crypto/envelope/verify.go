@@ -23,8 +23,18 @@ const (
 // knows it.
 type Lookup func(serial string) (*x509.Certificate, bool)
 
+// NonceStore records nonces beyond one process, e.g. in the database
+// several national hubs share, so a message replayed to another hub is
+// refused too. Remember reports fresh=false when key was seen before.
+// Keys are "<signer serial>/<nonce>"; entries older than twice the window
+// may be deleted.
+type NonceStore interface {
+	Remember(key string, t time.Time) (fresh bool, err error)
+}
+
 // VerifierOptions configure a Verifier.
 type VerifierOptions struct {
+	Nonces      NonceStore       // optional shared replay store, consulted after the local cache
 	Revocations ca.Revocations   // nil: nothing revoked
 	Lookup      Lookup           // nil: only embedded certificates
 	Window      time.Duration    // accepted clock difference; default DefaultWindow
@@ -114,8 +124,18 @@ func (v *Verifier) Verify(e *Envelope, expectAdmdvs string) (Verified, error) {
 	if !sm.Verify(s.pub, e.SigningBytes(), e.Sig) {
 		return Verified{}, ErrTampered
 	}
-	if err := v.remember(e.Signer+"/"+e.Nonce, e.Time, now.UnixMilli()-win); err != nil {
+	key := e.Signer + "/" + e.Nonce
+	if err := v.remember(key, e.Time, now.UnixMilli()-win); err != nil {
 		return Verified{}, err
+	}
+	if v.opts.Nonces != nil {
+		fresh, err := v.opts.Nonces.Remember(key, time.UnixMilli(e.Time))
+		if err != nil {
+			return Verified{}, fmt.Errorf("envelope nonce store: %w", err)
+		}
+		if !fresh {
+			return Verified{}, fmt.Errorf("%w (shared store)", ErrReplay)
+		}
 	}
 	return Verified{Admdvs: s.id.Admdvs, Role: s.id.Role, Serial: s.id.Serial}, nil
 }
