@@ -124,10 +124,11 @@ CREATE INDEX stl_ledger_account ON stl_ledger (account);
 -- pending until answered; an unknown outcome becomes reversing until the
 -- reversal is acknowledged.
 CREATE TABLE stl_route (
-    msgid    TEXT PRIMARY KEY,
-    infno    TEXT NOT NULL,
-    dest     TEXT NOT NULL,
-    psn_no   TEXT NOT NULL,
+    msgid          TEXT PRIMARY KEY,
+    infno          TEXT NOT NULL,
+    dest           TEXT NOT NULL,
+    psn_no         TEXT NOT NULL,
+    fixmedins_code TEXT NOT NULL,
     status   TEXT NOT NULL,
     attempts INTEGER NOT NULL,
     updated  BIGINT NOT NULL

@@ -1,0 +1,217 @@
+package route
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/envelope"
+	"github.com/ybfed/ybfed/crypto/link"
+)
+
+// maxReply bounds a reply body.
+const maxReply = 4 << 20
+
+// caller signs requests, sends them over the pooled GM TLS client and
+// verifies the signed replies. Hub and Client share it.
+type caller struct {
+	self     string
+	signer   *envelope.Signer
+	verifier *envelope.Verifier
+	http     *link.HTTPClient
+	expect   sync.Map // addr -> admdvs the server there must have
+	log      *slog.Logger
+}
+
+func newCaller(m *link.Material, log *slog.Logger) (*caller, error) {
+	if m == nil {
+		return nil, errors.New("route: no GM TLS material")
+	}
+	signer, err := envelope.NewSigner(m.SignKey, m.Sign, true)
+	if err != nil {
+		return nil, fmt.Errorf("route: %w", err)
+	}
+	verifier, err := envelope.NewVerifier(m.CA, envelope.VerifierOptions{Revocations: m.Revocations})
+	if err != nil {
+		return nil, fmt.Errorf("route: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &caller{self: m.Self().Admdvs, signer: signer, verifier: verifier, log: log}
+	c.http = link.NewHTTPClient(m, func(addr string) string {
+		if v, ok := c.expect.Load(addr); ok {
+			return v.(string)
+		}
+		return "\x00unknown" // never matches: only addresses we looked up are dialled
+	})
+	return c, nil
+}
+
+// send posts req to the node admdvs at addr+path and returns its verified
+// reply. Errors wrap ErrNotDelivered when the request was certainly not
+// processed.
+func (c *caller) send(ctx context.Context, admdvs, addr, path string, req *Request) (*Reply, error) {
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("route: encode request: %w", err)
+	}
+	env, err := c.signer.Sign(TypeRequest, payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotDelivered, err)
+	}
+	body, err := env.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotDelivered, err)
+	}
+	c.expect.Store(addr, admdvs)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotDelivered, err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		if notDelivered(err) {
+			return nil, fmt.Errorf("%w: %s at %s: %v", ErrNotDelivered, admdvs, addr, err)
+		}
+		return nil, fmt.Errorf("route: %s at %s: %w", admdvs, addr, err)
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		return nil, fmt.Errorf("route: %s reply: %w", admdvs, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		// Refused before processing (envelope, draining, overload).
+		return nil, fmt.Errorf("%w: %s answered HTTP %d: %s", ErrNotDelivered, admdvs, resp.StatusCode, bytes.TrimSpace(rb[:min(len(rb), 200)]))
+	}
+	renv, who, err := c.verifier.VerifyBytes(rb, admdvs)
+	if err != nil {
+		return nil, fmt.Errorf("route: %s reply: %w", admdvs, err)
+	}
+	if renv.Type != TypeReply {
+		return nil, fmt.Errorf("route: %s reply has type %q", who.Admdvs, renv.Type)
+	}
+	var reply Reply
+	if err := json.Unmarshal(renv.Payload, &reply); err != nil {
+		return nil, fmt.Errorf("route: %s reply: %w", admdvs, err)
+	}
+	return &reply, nil
+}
+
+// reply signs and writes a reply.
+func (c *caller) reply(w http.ResponseWriter, r *Reply) {
+	payload, err := json.Marshal(r)
+	if err == nil {
+		var env *envelope.Envelope
+		if env, err = c.signer.Sign(TypeReply, payload); err == nil {
+			var b []byte
+			if b, err = env.Encode(); err == nil {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(b)
+				return
+			}
+		}
+	}
+	c.log.Error("route: cannot sign reply", "err", err)
+	http.Error(w, "cannot sign reply", http.StatusInternalServerError)
+}
+
+// receive reads and verifies a signed request from a peer of role (and of
+// a province whose node may sign for req.Treatment when fromTreatment).
+func (c *caller) receive(r *http.Request, role ca.Role) (*Request, envelope.Verified, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxReply))
+	if err != nil {
+		return nil, envelope.Verified{}, fmt.Errorf("read request: %w", err)
+	}
+	env, who, err := c.verifier.VerifyBytes(b, "")
+	if err != nil {
+		return nil, who, err
+	}
+	if who.Role != role {
+		return nil, who, fmt.Errorf("signer %s has role %s, want %s", who.Admdvs, who.Role, role)
+	}
+	if env.Type != TypeRequest {
+		return nil, who, fmt.Errorf("envelope type %q", env.Type)
+	}
+	var req Request
+	if err := json.Unmarshal(env.Payload, &req); err != nil {
+		return nil, who, fmt.Errorf("decode request: %w", err)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, who, err
+	}
+	return &req, who, nil
+}
+
+// Client is a province node's side of routing: it sends transactions to
+// the national hub.
+type Client struct {
+	c   *caller
+	dir Directory
+	hub string
+}
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	Material  *link.Material
+	Directory Directory
+	// Hub is the admdvs the hub is listed under (default 100000).
+	Hub string
+	Log *slog.Logger
+}
+
+// NewClient returns a client sending to the hub.
+func NewClient(o ClientOptions) (*Client, error) {
+	c, err := newCaller(o.Material, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	if o.Directory == nil {
+		return nil, errors.New("route: no directory")
+	}
+	if o.Hub == "" {
+		o.Hub = NationalAdmdvs
+	}
+	return &Client{c: c, dir: o.Directory, hub: o.Hub}, nil
+}
+
+// NationalAdmdvs is the default admdvs of the hub.
+const NationalAdmdvs = "100000"
+
+// Forward sends req to the hub and returns the insured place's reply. A
+// request without a deadline gets one from ctx.
+func (cl *Client) Forward(ctx context.Context, req *Request) (*Reply, error) {
+	addr, ok := cl.dir.Lookup(cl.hub)
+	if !ok {
+		return nil, fmt.Errorf("%w: no route to the national hub %s", ErrNotDelivered, cl.hub)
+	}
+	if dl, ok := ctx.Deadline(); ok && req.Deadline == 0 {
+		req.Deadline = dl.UnixMilli()
+	}
+	return cl.c.send(ctx, cl.hub, addr, PathHub, req)
+}
+
+// Close drops pooled connections.
+func (cl *Client) Close() { cl.c.http.Close() }
+
+// deadlineCtx bounds ctx by the request's deadline minus a margin for the
+// way back, and by limit.
+func deadlineCtx(ctx context.Context, req *Request, limit time.Duration) (context.Context, context.CancelFunc) {
+	d := limit
+	if req.Deadline > 0 {
+		left := time.Until(time.UnixMilli(req.Deadline))
+		left -= left / 5 // keep a fifth for the answer and the caller's own work
+		d = min(d, left)
+	}
+	return context.WithTimeout(ctx, max(d, 0))
+}
