@@ -34,8 +34,16 @@ func TestLifecycle(t *testing.T) {
 
 	victim := 3
 	name := admdvsList[victim]
+	from := c.eventCount()
 	c.nodes[victim].Shutdown()
 	eventually(t, 60*time.Second, "mark dead", func() error { return c.viewErr(name, StateDead) })
+	suspected := false
+	for _, o := range c.eventsSince(from, EventSuspect) {
+		suspected = suspected || o.ev.Member.Name == name
+	}
+	if !suspected {
+		t.Fatal("no node reported the victim suspect before dead")
+	}
 	for _, s := range c.running() {
 		if a, ok := s.Lookup(name); ok {
 			t.Fatalf("%s still routes %s to %s", s.Name(), name, a)

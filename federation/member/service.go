@@ -64,6 +64,10 @@ const (
 	EventUpdate EventKind = "update"
 	EventDead   EventKind = "dead"
 	EventLeft   EventKind = "left"
+	// EventSuspect: a peer failed a probe; EventAlive: the suspicion ended
+	// without the member dying (refuted).
+	EventSuspect EventKind = "suspect"
+	EventAlive   EventKind = "alive"
 )
 
 // Event is a membership change.
@@ -132,10 +136,12 @@ type Service struct {
 	meta    []byte
 	leaving atomic.Bool
 
-	mu      sync.Mutex
-	members map[string]*Member
-	extra   []string // seeds given to Join
-	routes  atomic.Pointer[map[string]string]
+	mu       sync.Mutex
+	members  map[string]*Member
+	suspects map[string]suspicion
+	maxSusp  time.Duration
+	extra    []string // seeds given to Join
+	routes   atomic.Pointer[map[string]string]
 
 	joined    atomic.Bool
 	joinKick  chan struct{}
@@ -218,7 +224,7 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{cfg: cfg, log: lg.With("component", "member"), self: self, name: name, ring: ring,
-		members: map[string]*Member{}, joinKick: make(chan struct{}, 1), evSig: make(chan struct{}, 1),
+		members: map[string]*Member{}, suspects: map[string]suspicion{}, joinKick: make(chan struct{}, 1), evSig: make(chan struct{}, 1),
 		subs: map[int]chan Event{}}
 	empty := map[string]string{}
 	s.routes.Store(&empty)
@@ -252,7 +258,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.refreshMeta()
 	tr, err := NewTransport(TransportConfig{BindAddr: s.cfg.BindAddr, Material: s.cfg.Material, Keyring: s.ring,
-		Log: s.log, Control: s.serveControl})
+		Log: s.log, Control: s.serveControl, Observe: func(b []byte) { s.sniff(b, 0) }})
 	if err != nil {
 		return fmt.Errorf("member: %w", err)
 	}
@@ -261,6 +267,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.cfg.Memberlist != nil {
 		s.cfg.Memberlist(mc)
 	}
+	// Longest suspicion for a federation of 64: beyond it a suspect is
+	// either dead or refuted.
+	s.maxSusp = time.Duration(mc.SuspicionMaxTimeoutMult*mc.SuspicionMult*2) * mc.ProbeInterval
 	mc.Name = s.name
 	mc.Transport = tr
 	mc.Delegate = delegate{s}
@@ -472,6 +481,7 @@ func (s *Service) maintain() {
 				}
 			}
 			s.savePeers()
+			s.expireSuspects(s.maxSusp)
 		case <-recon.C:
 			s.reconnect()
 		}
@@ -842,6 +852,7 @@ func (s *Service) observe(n *memberlist.Node, kind EventKind) {
 			kind = EventLeft
 		}
 	}
+	delete(s.suspects, n.Name)
 	if m.State != prev {
 		m.Since = now
 	}

@@ -56,6 +56,9 @@ type TransportConfig struct {
 	Control ControlFunc
 	// HandshakeTimeout bounds the GM TLS handshake of an accepted stream.
 	HandshakeTimeout time.Duration
+	// Observe, if set, sees the plaintext of every packet sent and
+	// received (the service watches it for suspicion); it must not keep b.
+	Observe func(b []byte)
 }
 
 // TransportStats counts what the transport refused.
@@ -182,6 +185,9 @@ func (t *Transport) WriteTo(b []byte, addr string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("member transport: %w", err)
 	}
+	if t.cfg.Observe != nil {
+		t.cfg.Observe(b)
+	}
 	sealed, err := t.cfg.Keyring.Seal(b)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("member transport: %w", err)
@@ -272,6 +278,9 @@ func (t *Transport) readUDP() {
 			continue
 		}
 		t.pIn.Add(1)
+		if t.cfg.Observe != nil {
+			t.cfg.Observe(plain)
+		}
 		select {
 		case t.packetCh <- &memberlist.Packet{Buf: plain, From: from, Timestamp: ts}:
 		case <-t.ctx.Done():
