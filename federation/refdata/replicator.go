@@ -49,6 +49,10 @@ type Config struct {
 	Peers map[string]string
 	// Log receives the replicator's logs; nil discards.
 	Log *slog.Logger
+	// OnRevoke, if set, is called with every revoked certificate serial
+	// (those known at start, then each new one), e.g. to refuse revoked
+	// peers on GM TLS links.
+	OnRevoke func(serial string)
 
 	// Tuning; zero values take raft's defaults (tests make them small).
 	SnapshotThreshold uint64
@@ -128,6 +132,9 @@ func Open(ctx context.Context, cfg Config) (r *Replicator, err error) {
 	st, err := OpenStore(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.OnRevoke != nil {
+		st.OnRevoke(cfg.OnRevoke)
 	}
 	r = &Replicator{cfg: cfg, log: log, store: st, voters: map[string]bool{}, known: map[string]string{}}
 	for _, v := range cfg.Voters {

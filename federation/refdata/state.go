@@ -25,6 +25,7 @@ type Store struct {
 
 	mu      sync.RWMutex
 	revoked map[string]bool
+	onRev   func(serial string)
 }
 
 var _ ca.Revocations = (*Store)(nil)
@@ -68,8 +69,30 @@ func (s *Store) loadRevoked(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.revoked = m
+	hook := s.onRev
 	s.mu.Unlock()
+	if hook != nil {
+		for serial := range m {
+			hook(serial)
+		}
+	}
 	return nil
+}
+
+// OnRevoke registers fn to be called with every revoked serial: at once
+// for those already known, then for each new one after it is committed
+// (e.g. to feed link.Material's revocation list).
+func (s *Store) OnRevoke(fn func(serial string)) {
+	s.mu.Lock()
+	s.onRev = fn
+	known := make([]string, 0, len(s.revoked))
+	for serial := range s.revoked {
+		known = append(known, serial)
+	}
+	s.mu.Unlock()
+	for _, serial := range known {
+		fn(serial)
+	}
 }
 
 // Revoked reports whether the certificate serial (lowercase hex) has been
@@ -156,7 +179,13 @@ func (s *Store) apply(ctx context.Context, trust *Trust, idx uint64, data []byte
 		for _, serial := range newlyRevoked {
 			s.revoked[serial] = true
 		}
+		hook := s.onRev
 		s.mu.Unlock()
+		if hook != nil {
+			for _, serial := range newlyRevoked {
+				hook(serial)
+			}
+		}
 	}
 	return res, nil
 }

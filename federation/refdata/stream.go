@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -59,6 +60,10 @@ func NewStreamLayer(addr, advertise string, m *link.Material, log *slog.Logger) 
 		allow: func(link.Peer) error { return nil }, expect: func(string) string { return "" }}
 	s.advertise = ln.Addr()
 	if advertise != "" {
+		// A port of 0 in the advertised address means the bound port.
+		if h, p, err := net.SplitHostPort(advertise); err == nil && p == "0" {
+			advertise = net.JoinHostPort(h, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		}
 		a, err := net.ResolveTCPAddr("tcp", advertise)
 		if err != nil {
 			ln.Close()
