@@ -60,7 +60,9 @@ machine.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(versionCmd(), configCmd(), runCmd(), demoCmd(), installCmd(), uninstallCmd(), joinTokenCmd())
+	root.AddCommand(versionCmd(), configCmd(), runCmd(), demoCmd(), installCmd(), uninstallCmd(), joinTokenCmd(), backupCmd(), restoreCmd())
+	root.AddCommand(caCmd())
+	root.AddCommand(auditCmd())
 	return root
 }
 
