@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tjfoc/gmsm/gmtls"
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
@@ -145,9 +144,9 @@ func (n *Node) Revocations() *ca.RevocationSet { return n.revoked }
 func (n *Node) wrapTLS(name string, l net.Listener) (net.Listener, error) {
 	switch name {
 	case Internode:
-		return gmtls.NewListener(l, link.ServerConfig(n.material)), nil
+		return link.NewListener(l, n.material), nil
 	case Enrol:
-		return gmtls.NewListener(l, link.EnrolServerConfig(n.material)), nil
+		return link.NewEnrolListener(l, n.material), nil
 	}
 	return l, nil
 }

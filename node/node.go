@@ -272,7 +272,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 		if name == Internode {
-			srv = link.NewHTTPServer(r, n.log)
+			// Every inter-node request re-checks its peer's certificate, so
+			// a revocation that arrives by raft cuts pooled connections too.
+			srv = link.NewHTTPServer(link.Guard(n.material, r), n.log)
 		}
 		n.servers[name] = srv
 	}
