@@ -63,6 +63,7 @@ machine.`,
 	root.AddCommand(versionCmd(), configCmd(), runCmd(), demoCmd(), installCmd(), uninstallCmd(), joinTokenCmd(), backupCmd(), restoreCmd())
 	root.AddCommand(caCmd())
 	root.AddCommand(auditCmd())
+	root.AddCommand(refCmd(), catalogCmd())
 	return root
 }
 
