@@ -45,6 +45,8 @@ type Request struct {
 	PsnNo         string `json:"psn_no,omitempty"`
 	// Deadline is when the caller stops waiting, Unix milliseconds.
 	Deadline int64 `json:"deadline"`
+	// SetlTime is the treatment node's time of a cancel (yyyy-MM-dd HH:mm:ss).
+	SetlTime string `json:"setl_time,omitempty"`
 
 	Settle  *settlement.SettleInput  `json:"settle,omitempty"`
 	Cancel  *settlement.SettleCancel `json:"cancel,omitempty"`

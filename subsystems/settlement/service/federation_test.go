@@ -1,0 +1,196 @@
+package service
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/federation/route"
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/node/store/storetest"
+)
+
+// fed is a federation on loopback: the national hub and two provinces,
+// each with its own database, internode links over mutual GM TLS.
+type fed struct {
+	dir       *route.StaticDirectory
+	hub       *route.Hub
+	hubDB     *store.DB
+	treat     *testNode // 110000, the treatment place
+	insured   *testNode // 440000, the insured place
+	insuredIn *faultyHandler
+	insuredLn *serverHandle
+}
+
+// serverHandle is a GM TLS internode server that can be stopped and
+// started again on the same address.
+type serverHandle struct {
+	mu   sync.Mutex
+	addr string
+	mat  *link.Material
+	h    http.Handler
+	srv  *http.Server
+}
+
+func (s *serverHandle) start(tb testing.TB) {
+	tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	addr := s.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := link.Listen(addr, s.mat)
+	for i := 0; err != nil && i < 50; i++ { // the port may linger briefly after stop
+		time.Sleep(100 * time.Millisecond)
+		l, err = link.Listen(addr, s.mat)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.addr = l.Addr().String()
+	s.srv = link.NewHTTPServer(s.h, nil)
+	go func() { _ = s.srv.Serve(l) }()
+}
+
+func (s *serverHandle) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.srv.Shutdown(ctx)
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+// faultyHandler processes requests fully, then delays or drops the answer
+// while delay is set: the caller cannot tell whether anything happened.
+type faultyHandler struct {
+	next  http.Handler
+	delay atomic.Int64 // nanoseconds
+	wg    sync.WaitGroup
+}
+
+func (f *faultyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := time.Duration(f.delay.Load())
+	if d == 0 {
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	f.wg.Add(1)
+	defer f.wg.Done()
+	rec := httptest.NewRecorder()
+	f.next.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+	select {
+	case <-time.After(d):
+	case <-r.Context().Done():
+		return // the caller gave up: the answer is lost
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+var (
+	testCAOnce sync.Once
+	testCA     *ca.CA
+	testCAErr  error
+	testCADir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testCADir != "" {
+		os.RemoveAll(testCADir)
+	}
+	os.Exit(code)
+}
+
+func federationCA(tb testing.TB) *ca.CA {
+	testCAOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ybfed-route-ca-")
+		if err != nil {
+			testCAErr = err
+			return
+		}
+		testCADir = dir
+		testCA, testCAErr = ca.Init(dir, []byte("route-test-pass"), ca.Options{})
+	})
+	if testCAErr != nil {
+		tb.Fatal(testCAErr)
+	}
+	return testCA
+}
+
+func material(tb testing.TB, admdvs string, role ca.Role) *link.Material {
+	tb.Helper()
+	m, err := link.IssueMaterial(federationCA(tb), admdvs, role, "127.0.0.1")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// startFed starts hub, treatment node 110000 and insured node 440000 on
+// databases of kind, with the given route timeout at the treatment node.
+func startFed(tb testing.TB, kind store.Kind, timeout time.Duration, insuredOpt Options) *fed {
+	tb.Helper()
+	ctx := context.Background()
+	f := &fed{dir: route.NewStaticDirectory(nil)}
+
+	hubMat := material(tb, route.NationalAdmdvs, ca.RoleNational)
+	f.hubDB = storetest.Open(tb, kind)
+	hub, err := route.NewHub(route.HubOptions{DB: f.hubDB, Material: hubMat, Directory: f.dir, Timeout: timeout})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := hub.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	f.hub = hub
+	hr := mux.NewRouter()
+	hub.Register(hr)
+	hs := &serverHandle{mat: hubMat, h: hr}
+	hs.start(tb)
+	tb.Cleanup(func() { hs.stop(); hub.Close() })
+	f.dir.Set(route.NationalAdmdvs, hs.addr)
+
+	// Insured node 440000.
+	insMat := material(tb, "440000", ca.RoleProvince)
+	insuredOpt.Admdvs = "440000"
+	f.insured = startNode(tb, storetest.Open(tb, kind), insuredOpt)
+	ins, err := route.NewInsured(insMat, f.insured.svc, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ir := mux.NewRouter()
+	ins.Register(ir)
+	f.insuredIn = &faultyHandler{next: ir}
+	f.insuredLn = &serverHandle{mat: insMat, h: f.insuredIn}
+	f.insuredLn.start(tb)
+	tb.Cleanup(func() { f.insuredLn.stop(); f.insuredIn.wg.Wait() })
+	f.dir.Set("440000", f.insuredLn.addr)
+
+	// Treatment node 110000.
+	trMat := material(tb, "110000", ca.RoleProvince)
+	client, err := route.NewClient(route.ClientOptions{Material: trMat, Directory: f.dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(client.Close)
+	f.treat = startNode(tb, storetest.Open(tb, kind), Options{Admdvs: "110000", Router: client, RouteTimeout: timeout})
+	return f
+}
