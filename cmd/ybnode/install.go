@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -168,6 +169,11 @@ and the CA fingerprint the new node checks before sending it:
 			if err != nil {
 				return usageError(err)
 			}
+			// Run as root, the token list must stay writable by the node's
+			// own user, which redeems tokens.
+			if err := matchDirOwner(cfg.CA.Dir); err != nil {
+				return err
+			}
 			out := struct {
 				Admdvs        string    `json:"admdvs"`
 				Token         string    `json:"token"`
@@ -183,6 +189,31 @@ and the CA fingerprint the new node checks before sending it:
 	c.Flags().StringVar(&admdvs, "admdvs", "", "center the token is for")
 	c.Flags().DurationVar(&ttl, "ttl", 24*time.Hour, "how long the token stays valid")
 	return c
+}
+
+// matchDirOwner gives every file in dir the owner of dir (as root only).
+func matchDirOwner(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("ca dir: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("ca dir: %w", err)
+	}
+	for _, e := range ents {
+		if err := os.Lchown(filepath.Join(dir, e.Name()), int(st.Uid), int(st.Gid)); err != nil {
+			return fmt.Errorf("ca dir: %w", err)
+		}
+	}
+	return nil
 }
 
 // same reports whether two paths name the same existing file.
