@@ -1,0 +1,202 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/crypto/pii"
+	"github.com/ybfed/ybfed/crypto/sm"
+	"github.com/ybfed/ybfed/federation/route"
+	"github.com/ybfed/ybfed/node/config"
+	"github.com/ybfed/ybfed/subsystems/settlement"
+	"github.com/ybfed/ybfed/subsystems/settlement/service"
+)
+
+// resolveInterval is how often queued reversals are retried.
+const resolveInterval = 5 * time.Second
+
+// SettlementComponent runs settlement on a node. On a province node it is
+// the hospital API (service), the insured-place endpoint for routed
+// transactions and the client that routes cross-province ones to the hub;
+// on the national node it is the hub (journal, forwarding, clearing).
+type SettlementComponent struct {
+	mat *link.Material
+	dir route.Directory
+
+	// Catalogue is the treatment place's catalogue; nil uses
+	// service.DemoCatalogue until reference data provides it.
+	Catalogue settlement.Catalogue
+	// Policies are the insured places' policies; nil uses
+	// service.DemoPolicy for the node's province.
+	Policies service.PolicySource
+	// RouteTimeout bounds a routed call (default 10 s).
+	RouteTimeout time.Duration
+
+	svc    *service.Service
+	hub    *route.Hub
+	client *route.Client
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ Component = (*SettlementComponent)(nil)
+
+// NewSettlementComponent builds the settlement component from the node's
+// GM TLS material and the routing table (membership provides it).
+func NewSettlementComponent(m *link.Material, dir route.Directory) *SettlementComponent {
+	return &SettlementComponent{mat: m, dir: dir}
+}
+
+// Name is "settlement".
+func (c *SettlementComponent) Name() string { return "settlement" }
+
+// Service returns the province service (nil on the national node or
+// before Start).
+func (c *SettlementComponent) Service() *service.Service { return c.svc }
+
+// Hub returns the national hub (nil on a province node or before Start).
+func (c *SettlementComponent) Hub() *route.Hub { return c.hub }
+
+// Start migrates the tables, registers the hospital and internode routes
+// and starts the retry loop for queued reversals.
+func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
+	cfg := h.Config
+	log := h.Log.With("component", "settlement")
+	if c.mat == nil || c.dir == nil {
+		if cfg.Node.Role == config.RoleNational {
+			return errors.New("settlement: the hub needs GM TLS material and a routing table")
+		}
+		log.Warn("no GM TLS material or routing table: cross-province settlement is off")
+	}
+	var resolve func(context.Context) (int, error)
+	if cfg.Node.Role == config.RoleNational {
+		hub, err := route.NewHub(route.HubOptions{DB: h.DB, Material: c.mat, Directory: c.dir, Log: log, Timeout: c.RouteTimeout})
+		if err != nil {
+			return err
+		}
+		if err := hub.Migrate(ctx); err != nil {
+			return err
+		}
+		if h.Internode != nil {
+			hub.Register(h.Internode)
+		}
+		c.hub, resolve = hub, hub.ResolvePending
+	} else {
+		keys, err := piiKeyring(filepath.Join(cfg.DataDir, "pii.keys"))
+		if err != nil {
+			return fmt.Errorf("settlement: %w", err)
+		}
+		opt := service.Options{Admdvs: cfg.Node.Admdvs, DB: h.DB, Log: log, Keys: keys, Catalogue: c.Catalogue,
+			Policies: c.Policies, RouteTimeout: c.RouteTimeout}
+		if opt.Catalogue == nil {
+			opt.Catalogue = service.DemoCatalogue()
+		}
+		if opt.Policies == nil {
+			opt.Policies = service.PolicyMap{cfg.Node.Admdvs: service.DemoPolicy(cfg.Node.Admdvs)}
+		}
+		if c.mat != nil && c.dir != nil {
+			if c.client, err = route.NewClient(route.ClientOptions{Material: c.mat, Directory: c.dir, Log: log}); err != nil {
+				return err
+			}
+			opt.Router = c.client
+		}
+		svc, err := service.New(opt)
+		if err != nil {
+			return err
+		}
+		if err := svc.Migrate(ctx); err != nil {
+			return err
+		}
+		svc.Register(h.Hospital)
+		if c.mat != nil && h.Internode != nil {
+			ins, err := route.NewInsured(c.mat, svc, log)
+			if err != nil {
+				return err
+			}
+			ins.Register(h.Internode)
+		}
+		c.svc, resolve = svc, svc.ResolvePending
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.stop = cancel
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTicker(resolveInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-t.C:
+				if n, err := resolve(lctx); err != nil && lctx.Err() == nil {
+					log.Warn("queued reversals not all delivered", "delivered", n, "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Ready is nil once started.
+func (c *SettlementComponent) Ready(ctx context.Context) error {
+	if c.svc == nil && c.hub == nil {
+		return errors.New("settlement not started")
+	}
+	return nil
+}
+
+// Stop ends the retry loop and drops pooled connections.
+func (c *SettlementComponent) Stop(ctx context.Context) error {
+	if c.stop != nil {
+		c.stop()
+		c.wg.Wait()
+	}
+	if c.client != nil {
+		c.client.Close()
+	}
+	if c.hub != nil {
+		c.hub.Close()
+	}
+	return nil
+}
+
+// piiKeyring loads the node's PII keys (SM4 field key and blind-index key,
+// hex on two lines), creating them (0600) on first use.
+func piiKeyring(path string) (*pii.Keyring, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		k, err1 := sm.RandomKey(sm.KeySize)
+		ix, err2 := sm.RandomKey(32)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("pii keys: %w", err)
+		}
+		b = []byte(hex.EncodeToString(k) + "\n" + hex.EncodeToString(ix) + "\n")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("pii keys: %w", err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, fmt.Errorf("pii keys: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("pii keys: %w", err)
+	}
+	lines := strings.Fields(string(b))
+	if len(lines) != 2 {
+		return nil, fmt.Errorf("pii keys %s: want two hex lines", path)
+	}
+	k, err1 := hex.DecodeString(lines[0])
+	ix, err2 := hex.DecodeString(lines[1])
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("pii keys %s: %w", path, err)
+	}
+	return pii.NewKeyring("k1", map[string][]byte{"k1": k}, ix)
+}
