@@ -2,7 +2,10 @@ package member
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/hashicorp/memberlist"
 	"time"
 )
 
@@ -68,4 +71,49 @@ func TestLifecycle(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPartitionHeals: two halves that lost each other (each sees the other
+// dead) find each other again by themselves once the network heals.
+func TestPartitionHeals(t *testing.T) {
+	c := newCluster(t, 4)
+	// memberlist stops gossiping to the dead after this: healing must come
+	// from the service's own reconnects.
+	c.tune = func(mc *memberlist.Config) { mc.GossipToTheDeadTime = 500 * time.Millisecond }
+	c.startAll()
+	eventually(t, 60*time.Second, "converge", c.convergedErr)
+	group := func(i int) int { return i / 2 }
+	for i, s := range c.nodes {
+		other := map[string]bool{}
+		for j := range c.nodes {
+			if group(j) != group(i) {
+				other[c.addrs[j]] = true
+			}
+		}
+		f := func(addr string) bool {
+			_, a, ok := strings.Cut(addr, "/")
+			if !ok {
+				a = addr
+			}
+			return other[a]
+		}
+		s.Transport().blocked.Store(&f)
+	}
+	eventually(t, 60*time.Second, "partition seen", func() error {
+		for i, s := range c.nodes {
+			for j := range c.nodes {
+				if group(j) != group(i) {
+					if m, _ := s.Member(admdvsList[j]); m.State != StateDead {
+						return fmt.Errorf("%s sees %s %s", s.Name(), m.Name, m.State)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	time.Sleep(time.Second) // past GossipToTheDeadTime
+	for _, s := range c.nodes {
+		s.Transport().blocked.Store(nil)
+	}
+	eventually(t, 60*time.Second, "healed", c.convergedErr)
 }

@@ -83,6 +83,9 @@ type Transport struct {
 	wg       sync.WaitGroup
 	shut     atomic.Bool
 
+	// blocked, when set, makes addresses unreachable (partition tests).
+	blocked atomic.Pointer[func(addr string) bool]
+
 	pIn, pOut, pDrop atomic.Int64
 	sIn, sOut, sRef  atomic.Int64
 }
@@ -185,6 +188,9 @@ func (t *Transport) WriteTo(b []byte, addr string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("member transport: %w", err)
 	}
+	if f := t.blocked.Load(); f != nil && (*f)(addr) {
+		return time.Now(), nil // lost in the network
+	}
 	if t.cfg.Observe != nil {
 		t.cfg.Observe(b)
 	}
@@ -223,6 +229,9 @@ func (t *Transport) DialAddressTimeout(a memberlist.Address, timeout time.Durati
 }
 
 func (t *Transport) dial(addr, expect string, timeout time.Duration) (*gmtls.Conn, error) {
+	if f := t.blocked.Load(); f != nil && (*f)(addr) {
+		return nil, fmt.Errorf("member transport: %s unreachable", addr)
+	}
 	ctx, cancel := context.WithTimeout(t.ctx, timeout)
 	defer cancel()
 	c, err := link.Dial(ctx, addr, t.cfg.Material, expect)
