@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/internal/version"
@@ -57,6 +59,13 @@ func (c *memberComponent) Start(ctx context.Context, h *Host) error {
 		return err
 	}
 	c.svc = svc
+	if h.Metrics != nil {
+		for _, col := range memberCollectors(svc) {
+			if err := h.Metrics.Register(col); err != nil {
+				h.Log.Warn("member metrics", "err", err)
+			}
+		}
+	}
 	h.Admin.Handle("/v1/members", svc.MembersHandler()).Methods(http.MethodGet)
 	h.Admin.Handle("/v1/keyring", svc.KeyringHandler()).Methods(http.MethodGet, http.MethodPost)
 	if h.Internode != nil {
@@ -79,6 +88,42 @@ func (c *memberComponent) Stop(ctx context.Context) error {
 		return nil
 	}
 	return c.svc.Stop(ctx)
+}
+
+// memberCollectors expose the member count by state and what the gossip
+// transport refused.
+func memberCollectors(svc *member.Service) []prometheus.Collector {
+	var cs []prometheus.Collector
+	for _, st := range []member.State{member.StateAlive, member.StateSuspect, member.StateDead, member.StateLeft} {
+		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ybnode_members", Help: "Federation members by state as this node sees them.",
+			ConstLabels: prometheus.Labels{"state": string(st)},
+		}, func() float64 {
+			n := 0
+			for _, m := range svc.Members() {
+				if m.State == st {
+					n++
+				}
+			}
+			return float64(n)
+		}))
+	}
+	cs = append(cs,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ybnode_gossip_packets_dropped_total",
+			Help: "Gossip packets dropped: unknown key or failed authentication."},
+			func() float64 { return float64(svc.Transport().Stats().PacketsDropped) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ybnode_gossip_streams_refused_total",
+			Help: "Gossip streams refused: certificate or gossip key not accepted."},
+			func() float64 { return float64(svc.Transport().Stats().StreamsRefused) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ybnode_gossip_joined", Help: "1 once this node has joined the federation."},
+			func() float64 {
+				if svc.Joined() {
+					return 1
+				}
+				return 0
+			}),
+	)
+	return cs
 }
 
 // advertised is the address peers use for a listener: the advertise host

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +83,16 @@ federation: {seeds: ["127.0.0.1:1"]}
 	}
 	if a, ok := comp.Service().Lookup("100000"); !ok || a != n.Addr(Internode) {
 		t.Fatalf("route to self %q %v", a, ok)
+	}
+	mresp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mresp.Body.Close()
+	body, _ := io.ReadAll(mresp.Body)
+	for _, want := range []string{`ybnode_members{state="alive"} 1`, "ybnode_gossip_joined 1", "ybnode_gossip_packets_dropped_total 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("metrics lack %q", want)
+		}
 	}
 }
