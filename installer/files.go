@@ -130,7 +130,11 @@ func dirDiff(path string, perm os.FileMode, o owner) (string, error) {
 }
 
 func ensureDir(path string, perm os.FileMode, o owner) error {
-	if err := os.MkdirAll(path, perm); err != nil {
+	// Parents (/var/lib, /etc) get the usual 0755, only path itself perm.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	if err := os.Mkdir(path, perm); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	if err := os.Chmod(path, perm); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ybfed/ybfed/node/store"
@@ -143,7 +144,29 @@ func replaceSQLite(src, dst, stamp string) error {
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	return nil
+	return ownLike(dst, filepath.Dir(dst))
+}
+
+// ownLike gives path (recursively) the owner of ref, so that files restored
+// by root stay usable by the node's own user.
+func ownLike(path, ref string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(ref)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	return filepath.WalkDir(path, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(st.Uid), int(st.Gid))
+	})
 }
 
 func copyFile(src, dst string) error {
@@ -184,7 +207,10 @@ func replaceDir(work, prefix, dir, stamp string) error {
 	if err := os.Rename(src, dir); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	return os.Chmod(dir, 0o700)
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return ownLike(dir, filepath.Dir(dir))
 }
 
 // restorePostgres runs pg_restore in one transaction, replacing the
