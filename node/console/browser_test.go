@@ -1,0 +1,259 @@
+package console_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ybfed/ybfed/federation/centers"
+	"github.com/ybfed/ybfed/node"
+	"github.com/ybfed/ybfed/node/console"
+	"github.com/ybfed/ybfed/node/demo"
+	"github.com/ybfed/ybfed/node/store"
+)
+
+// findBrowser returns a Chromium to drive: $YBFED_CHROME, one on PATH, or
+// (with YBFED_REQUIRE_BROWSER=1) the one scripts/ensure-browser installs.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("YBFED_CHROME"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("YBFED_CHROME=%s: %v", p, err)
+		}
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("YBFED_REQUIRE_BROWSER") != "1" {
+		t.Skip("no headless Chromium found: set YBFED_CHROME or run scripts/ensure-browser (YBFED_REQUIRE_BROWSER=1 makes this a failure)")
+	}
+	out, err := exec.Command("../../scripts/ensure-browser").Output()
+	if err != nil {
+		t.Fatalf("YBFED_REQUIRE_BROWSER=1 and scripts/ensure-browser failed: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// outputDir is where screenshots go: $YBFED_TEST_OUTPUT/console when set,
+// else a temporary directory of the test.
+func outputDir(t *testing.T) string {
+	if d := os.Getenv("YBFED_TEST_OUTPUT"); d != "" {
+		d = filepath.Join(d, "console")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestBrowser drives the console in headless Chromium against a small real
+// federation: log in, see every center in the grid with the right state,
+// open every page, then stop one node and watch its row turn red through
+// the grid's partial refresh.
+func TestBrowser(t *testing.T) {
+	chrome := findBrowser(t)
+	out := outputDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	f, err := demo.Start(ctx, demo.Options{Provinces: 2, ReadyTimeout: 90 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+
+	// A console of the national center on a loopback port of its own.
+	db, err := store.Open(ctx, store.Config{Driver: store.SQLite, Path: filepath.Join(t.TempDir(), "console.db")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c := console.New(console.Options{SeedAdmin: "admin", RefreshMillis: 400, AlertInterval: 300 * time.Millisecond})
+	r := mux.NewRouter()
+	reg := prometheus.NewRegistry()
+	national := f.Nodes[0]
+	err = c.Start(ctx, console.Host{DB: db, Router: r, Metrics: reg,
+		Self:   console.Self{Admdvs: centers.NationalAdmdvs, Name: national.Config().Node.Name, Role: "national"},
+		Detail: func(ctx context.Context) console.NodeDetail { return node.ConsoleDetail(ctx, national) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	pw := c.SeededPassword()
+	if len(pw) < console.MinPassword {
+		t.Fatalf("seeded password %q", pw)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	base := "http://" + ln.Addr().String()
+
+	poller := f.AttachConsole(ctx, c, 300*time.Millisecond)
+	t.Cleanup(poller.Stop)
+	for i := 0; poller.Rounds() < 1; i++ {
+		if i > 600 {
+			t.Fatal("poller made no round in 60 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.WindowSize(1440, 1100), chromedp.Flag("lang", "en-US"))
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		p := filepath.Join(out, name+".png")
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot %s", p)
+	}
+	location := func() string {
+		loc, err := chromedp.Run(bctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+
+	// Unauthenticated: the grid sends the browser to the login page.
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/grid"), chromedp.WaitVisible(chromedp.ID("username"))); err != nil {
+		t.Fatalf("login page: %v", err)
+	}
+	if loc := location(); !strings.Contains(loc, "/login?next=%2Fgrid") {
+		t.Fatalf("not redirected to the login page: %s", loc)
+	}
+	shot("01-login")
+	if err := chromedp.Do(bctx,
+		chromedp.SendKeys(chromedp.ID("username"), "admin"),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("tbl-centers")),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	rowClasses := func() []string {
+		cls, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](
+			`Array.from(document.querySelectorAll('#tbl-centers tbody tr')).map(r => r.className)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cls
+	}
+	cls := rowClasses()
+	if len(cls) != 33 {
+		t.Fatalf("grid lists %d centers, want 33", len(cls))
+	}
+	for i, cl := range cls {
+		want := "r-unknown"
+		if i < len(f.Nodes) {
+			want = "r-up"
+		}
+		if cl != want {
+			t.Fatalf("row %d (%s) is %q, want %q", i, centers.All()[i].Admdvs, cl, want)
+		}
+	}
+	shot("02-grid")
+
+	for i, p := range []string{"/node/100000", "/node/110000", "/traffic", "/refdata", "/clearing", "/audit", "/alerts", "/users"} {
+		if err := chromedp.Do(bctx, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if loc := location(); !strings.HasSuffix(loc, p) {
+			t.Fatalf("%s ended at %s", p, loc)
+		}
+		h1, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main h1")))
+		if err != nil || h1 == "" {
+			t.Fatalf("%s: heading %q %v", p, h1, err)
+		}
+		shot(filepath.Base(p) + "-" + string(rune('a'+i)))
+	}
+	body, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
+	if err != nil || !strings.Contains(body, "admin") {
+		t.Fatalf("users page: %v", err)
+	}
+
+	// Stop one province; its row turns red without a reload.
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/grid"), chromedp.WaitVisible(chromedp.ID("tbl-centers")),
+		chromedp.Evaluate[chromedp.Void](`window.__noReload = true`)); err != nil {
+		t.Fatal(err)
+	}
+	victim := f.Nodes[2].Config().Node.Admdvs
+	stopped := time.Now()
+	if err := f.Nodes[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](
+		`document.querySelector('#tbl-centers tbody tr:nth-child(3)').className === 'r-down' && window.__noReload === true`,
+		chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("row of stopped %s did not turn red: %v (classes %v)", victim, err, rowClasses())
+	}
+	t.Logf("stopped node shown down after %s", time.Since(stopped).Round(10*time.Millisecond))
+	why, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#tbl-centers tbody tr:nth-child(3) td:last-child")))
+	if err != nil || why == "" {
+		t.Fatalf("no reason shown for the stopped node: %q %v", why, err)
+	}
+	t.Logf("reason shown: %s", why)
+	shot("03-grid-node-down")
+
+	// The alert reaches the node's metrics too.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if alertActive(t, reg, console.AlertNodeDown, victim) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no node_down alert metric for the stopped node")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func alertActive(t *testing.T, reg *prometheus.Registry, kind, admdvs string) bool {
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "ybnode_console_alert" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["kind"] == kind && labels["admdvs"] == admdvs && m.GetGauge().GetValue() == 1 {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,66 @@
+package demo
+
+import (
+	"context"
+	"time"
+
+	"github.com/ybfed/ybfed/node"
+	"github.com/ybfed/ybfed/node/console"
+)
+
+// ConsolePoller returns a console Members source that probes the /readyz
+// of every node of the federation and adds what only the in-process node
+// knows (its certificate expiry). Start it, and Stop it before Close.
+func (f *Federation) ConsolePoller(o console.PollerOptions) *console.Poller {
+	targets := make([]console.Target, 0, len(f.Nodes))
+	for _, n := range f.Nodes {
+		if n == nil {
+			continue
+		}
+		cfg := n.Config()
+		var notAfter time.Time
+		if m := n.Material(); m != nil && m.Sign != nil {
+			notAfter = m.Sign.NotAfter
+		}
+		targets = append(targets, console.Target{
+			Admdvs: cfg.Node.Admdvs, Name: cfg.Node.Name, Role: cfg.Node.Role,
+			ReadyURL: "http://" + n.Addr(node.Admin) + "/readyz",
+			Extra: func(m *console.Member) {
+				if m.CertNotAfter.IsZero() {
+					m.CertNotAfter = notAfter
+				}
+			},
+		})
+	}
+	return console.NewPoller(targets, o)
+}
+
+// consoleDetails gives the console each demo node's detail in process.
+type consoleDetails struct{ f *Federation }
+
+var _ console.Details = consoleDetails{}
+
+// Detail describes the node of admdvs.
+func (d consoleDetails) Detail(ctx context.Context, admdvs string) (console.NodeDetail, bool) {
+	for _, n := range d.f.Nodes {
+		if n != nil && n.Config().Node.Admdvs == admdvs {
+			return node.ConsoleDetail(ctx, n), true
+		}
+	}
+	return console.NodeDetail{}, false
+}
+
+// ConsoleDetails is a console Details source over every demo node.
+func (f *Federation) ConsoleDetails() console.Details { return consoleDetails{f} }
+
+// AttachConsole connects c, served by one of the federation's nodes, to
+// the whole federation: a started poller of every node's /readyz (every
+// interval; 0 means 2 s) and every node's detail. The returned poller must
+// be stopped before the federation closes.
+func (f *Federation) AttachConsole(ctx context.Context, c *console.Console, interval time.Duration) *console.Poller {
+	p := f.ConsolePoller(console.PollerOptions{Interval: interval})
+	p.Start(ctx)
+	c.SetMembers(p)
+	c.SetDetails(f.ConsoleDetails())
+	return p
+}
