@@ -202,14 +202,14 @@ certificates.`,
 			if err != nil {
 				return err
 			}
+			m, err := link.IssueMaterial(authority, admdvs, r, addrs...)
+			if err != nil {
+				return err
+			}
 			if keyPassFile == "" {
 				keyPassFile = filepath.Join(out, "passphrase")
 			}
 			pass, created, err := passphraseOrNew(keyPassFile)
-			if err != nil {
-				return err
-			}
-			m, err := link.IssueMaterial(authority, admdvs, r, addrs...)
 			if err != nil {
 				return err
 			}
