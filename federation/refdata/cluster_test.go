@@ -255,9 +255,11 @@ func (c *cluster) waitAll(index uint64) {
 	}
 }
 
-// sameState checks that every running node holds the same state hash.
+// sameState waits until every running node applied the leader's last
+// entry and checks that they all hold the same state hash.
 func (c *cluster) sameState() [32]byte {
 	c.t.Helper()
+	c.waitAll(c.leader().r.Status().LastIndex)
 	ctx := context.Background()
 	var first [32]byte
 	var firstID string
@@ -387,7 +389,6 @@ func TestClusterReplicatesAndRejectsIdentically(t *testing.T) {
 	// (a second application would have added rejections).
 	c.stop(beijing)
 	c.start(beijing)
-	c.waitAll(c.leader().r.Status().CommitIndex)
 	after := c.sameState()
 	if after == before {
 		t.Fatal("duplicate publishes were not recorded")
@@ -460,8 +461,14 @@ func TestLeaderLossDuringPublish(t *testing.T) {
 	old := c.leader()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.node(guangdong).r.PublishAll(ctx, parts)
-		errc <- err
+		// Part by part, so the leader dies between parts.
+		for _, p := range parts {
+			if _, err := c.node(guangdong).r.Publish(ctx, p); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
 	}()
 	// Kill the leader while parts are on their way.
 	eventually(t, "publish under way", func() error {

@@ -529,53 +529,62 @@ func (r *Replicator) WaitApplied(ctx context.Context, index uint64) error {
 // *RejectedError. Errors other than *RejectedError may be retried: the
 // same batch is never applied twice.
 func (r *Replicator) Publish(ctx context.Context, b *Batch) (uint64, error) {
-	data, err := b.Encode()
-	if err != nil {
-		return 0, err
-	}
-	return r.PublishEncoded(ctx, data)
+	return r.PublishAll(ctx, []*Batch{b})
 }
 
-// PublishAll publishes the parts of a version in order and returns the
-// index of the last.
+// PublishAll publishes the parts of a version in order, pipelined (the
+// leader appends them all before waiting), and returns the index of the
+// last. It stops at the first rejected part.
 func (r *Replicator) PublishAll(ctx context.Context, parts []*Batch) (uint64, error) {
-	var last uint64
-	for _, b := range parts {
-		idx, err := r.Publish(ctx, b)
+	datas := make([][]byte, len(parts))
+	for i, b := range parts {
+		d, err := b.Encode()
 		if err != nil {
-			return last, err
+			return 0, err
 		}
-		last = idx
+		datas[i] = d
 	}
-	return last, nil
+	return r.PublishEncoded(ctx, datas...)
 }
 
-// PublishEncoded is Publish for an already encoded batch.
-func (r *Replicator) PublishEncoded(ctx context.Context, data []byte) (uint64, error) {
-	if _, err := DecodeBatch(data); err != nil {
-		return 0, err
+// PublishEncoded is PublishAll for already encoded batches.
+func (r *Replicator) PublishEncoded(ctx context.Context, datas ...[]byte) (uint64, error) {
+	for _, d := range datas {
+		if _, err := DecodeBatch(d); err != nil {
+			return 0, err
+		}
 	}
 	backoff := 100 * time.Millisecond
-	var lastErr error
-	for attempt := 0; attempt < 100; attempt++ {
-		var res Result
-		var err error
+	var (
+		last    uint64
+		lastErr error
+	)
+	for attempt := 0; attempt < 100 && len(datas) > 0; attempt++ {
+		var (
+			results []Result
+			err     error
+		)
 		if r.raft.State() == raft.Leader {
-			res, err = r.applyLocal(ctx, data)
+			results, err = r.applyMany(ctx, datas)
 		} else {
-			res, err = r.forward(ctx, data)
+			results, err = r.forward(ctx, datas)
 		}
-		if err == nil {
+		for _, res := range results {
 			switch {
 			case res.Duplicate:
-				return res.DuplicateOf, nil
+				last = res.DuplicateOf
 			case res.Rejected != "":
 				return res.Index, &RejectedError{Index: res.Index, Reason: res.Rejected}
+			default:
+				last = res.Index
 			}
-			return res.Index, nil
+		}
+		datas = datas[len(results):]
+		if err == nil {
+			break
 		}
 		lastErr = err
-		r.log.Debug("publish attempt failed", "attempt", attempt+1, "err", err)
+		r.log.Debug("publish attempt failed", "attempt", attempt+1, "left", len(datas), "err", err)
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("refdata publish: %w (last error: %v)", ctx.Err(), lastErr)
@@ -587,25 +596,48 @@ func (r *Replicator) PublishEncoded(ctx context.Context, data []byte) (uint64, e
 			backoff *= 2
 		}
 	}
-	return 0, fmt.Errorf("refdata publish: %w", lastErr)
+	if len(datas) > 0 {
+		return 0, fmt.Errorf("refdata publish: %w", lastErr)
+	}
+	return last, nil
 }
 
-func (r *Replicator) applyLocal(ctx context.Context, data []byte) (Result, error) {
+// applyMany appends every entry, then waits for each; it returns the
+// results of the entries applied before the first failure.
+func (r *Replicator) applyMany(ctx context.Context, datas [][]byte) ([]Result, error) {
 	timeout := r.cfg.ApplyTimeout
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
 		timeout = time.Until(d)
 	}
-	f := r.raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
-		return Result{}, fmt.Errorf("raft apply: %w", err)
+	futures := make([]raft.ApplyFuture, len(datas))
+	for i, d := range datas {
+		futures[i] = r.raft.Apply(d, timeout)
 	}
-	switch v := f.Response().(type) {
-	case Result:
-		return v, nil
-	case error:
-		return Result{}, v
+	out := make([]Result, 0, len(datas))
+	for i, f := range futures {
+		if err := f.Error(); err != nil {
+			// Later futures fail too (log order); drain them.
+			for _, g := range futures[i+1:] {
+				_ = g.Error()
+			}
+			return out, fmt.Errorf("raft apply: %w", err)
+		}
+		switch v := f.Response().(type) {
+		case Result:
+			out = append(out, v)
+			if v.Rejected != "" && !v.Duplicate {
+				for _, g := range futures[i+1:] {
+					_ = g.Error()
+				}
+				return out, nil
+			}
+		case error:
+			return out, v
+		default:
+			return out, fmt.Errorf("raft apply: unexpected response %T", f.Response())
+		}
 	}
-	return Result{}, fmt.Errorf("raft apply: unexpected response %T", f.Response())
+	return out, nil
 }
 
 // Close stops raft (without leaving the configuration), the transport and
