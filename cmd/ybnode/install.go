@@ -24,6 +24,8 @@ func installCmd() *cobra.Command {
 	var tokenFile, binary string
 	var overrides []string
 	var noBinary bool
+	req := installer.DefaultRequirements()
+	var minDiskGB, minMemMB uint64
 	c := &cobra.Command{
 		Use:   "install",
 		Short: "Install this host as one center's node: preflight, user, config, keys, systemd unit, start",
@@ -83,6 +85,8 @@ that it does not appear in the process list.`,
 			if o.Prefix != "/" && o.Prefix != "" {
 				o.NoStart = true
 			}
+			req.MinDisk, req.MinMemory = minDiskGB<<30, minMemMB<<20
+			o.Requirements = &req
 			o.Out = cmd.OutOrStdout()
 			o.Log = node.NewLogger(config.Log{Level: "warn", Format: "text"}, cmd.ErrOrStderr())
 			if _, _, err := installer.NodeConfig(o); err != nil {
@@ -109,6 +113,10 @@ that it does not appear in the process list.`,
 	f.BoolVar(&o.NoStart, "no-start", false, "do not start the service")
 	f.BoolVar(&o.SkipPreflight, "skip-preflight", false, "skip the preflight checks")
 	f.DurationVar(&o.ReadyTimeout, "ready-timeout", 2*time.Minute, "how long to wait for /readyz")
+	f.IntVar(&req.MinCPUs, "min-cpus", req.MinCPUs, "preflight: fewest CPUs")
+	f.Uint64Var(&minMemMB, "min-memory-mb", req.MinMemory>>20, "preflight: least memory in MiB")
+	f.Uint64Var(&minDiskGB, "min-disk-gb", req.MinDisk>>30, "preflight: least free disk for the data directory in GiB")
+	f.DurationVar(&req.MaxClockSkew, "max-clock-skew", req.MaxClockSkew, "preflight: largest clock difference to the national node")
 	return c
 }
 
