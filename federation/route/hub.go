@@ -204,35 +204,22 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 	if !ok {
 		return &Reply{Code: settlement.EINVALID, ErrMsg: fmt.Sprintf("insuplc_admdvs: no federation node serves %s", req.Insuplc)}, nil
 	}
-	var stored *Reply
-	var refused bool
-	err := h.db.Tx(ctx, func(tx *store.Tx) error {
-		stored, refused = nil, false
-		row, err := getHubRow(ctx, tx, req.Msgid)
-		if err != nil {
-			return err
-		}
-		switch {
-		case row == nil:
-			_, err := tx.Exec(ctx, `INSERT INTO hub_journal (msgid, kind, infno, treatment, insuplc, fixmedins_code, psn_no, status, reply, updated)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)`, req.Msgid, req.Kind, req.Infno, req.Treatment, req.Insuplc, req.FixmedinsCode, req.PsnNo, hubPending, h.now().UnixMilli())
-			if err != nil {
-				return fmt.Errorf("hub journal %s: %w", req.Msgid, err)
-			}
-		case row.status == hubDone:
-			stored = &Reply{}
-			return json.Unmarshal(row.reply, stored)
-		case row.status != hubPending:
-			refused = true
-		}
-		return nil
-	})
+	// A repeat returns the stored reply; a reversed msgid is refused. No
+	// row is written before forwarding: a reversal that arrives meanwhile
+	// writes its own, which the answer below then respects.
+	var status, stored string
+	err := h.db.QueryRow(ctx, `SELECT status, reply FROM hub_journal WHERE msgid = ?`, req.Msgid).Scan(&status, &stored)
 	switch {
+	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return nil, err
-	case stored != nil:
-		return stored, nil
-	case refused:
+		return nil, fmt.Errorf("hub journal %s: %w", req.Msgid, err)
+	case status == hubDone:
+		var r Reply
+		if err := json.Unmarshal([]byte(stored), &r); err != nil {
+			return nil, fmt.Errorf("hub journal %s: %w", req.Msgid, err)
+		}
+		return &r, nil
+	case status != hubPending:
 		return reversedReply(req.Msgid), nil
 	}
 
@@ -248,22 +235,27 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 				return err
 			}
 			switch {
-			case row == nil || row.status == hubReversing || row.status == hubReversed:
-				out = reversedReply(req.Msgid) // a reversal overtook us; it undoes the insured side
-				return nil
-			case row.status == hubDone:
+			case row != nil && row.status == hubDone:
 				out = &Reply{}
 				return json.Unmarshal(row.reply, out)
+			case row != nil && row.status != hubPending:
+				out = reversedReply(req.Msgid) // a reversal overtook us; it undoes the insured side
+				return nil
 			case reply.Code != "":
-				_, err := tx.Exec(ctx, `DELETE FROM hub_journal WHERE msgid = ? AND status = ?`, req.Msgid, hubPending)
-				return err
+				return nil // refused: nothing to journal
 			}
 			b, err := json.Marshal(reply)
 			if err != nil {
 				return err
 			}
-			if err := h.setStatus(ctx, tx, req.Msgid, hubDone, b); err != nil {
-				return err
+			if row == nil {
+				_, err = tx.Exec(ctx, `INSERT INTO hub_journal (msgid, kind, infno, treatment, insuplc, fixmedins_code, psn_no, status, reply, updated)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, req.Msgid, req.Kind, req.Infno, req.Treatment, req.Insuplc, req.FixmedinsCode, req.PsnNo, hubDone, string(b), h.now().UnixMilli())
+			} else {
+				err = h.setStatus(ctx, tx, req.Msgid, hubDone, b)
+			}
+			if err != nil {
+				return fmt.Errorf("hub journal %s: %w", req.Msgid, err)
 			}
 			if c := reply.Clearing; c != nil {
 				_, err := tx.Exec(ctx, `INSERT INTO hub_clearing (msgid, setl_id, month, treatment, insuplc, fund_pay, acct_pay, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -277,27 +269,36 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 		return out, err
 	}
 	if errors.Is(ferr, ErrNotDelivered) {
-		err := h.db.Tx(ctx, func(tx *store.Tx) error {
-			_, err := tx.Exec(ctx, `DELETE FROM hub_journal WHERE msgid = ? AND status = ?`, req.Msgid, hubPending)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("hub journal %s: %w", req.Msgid, err)
-		}
 		h.log.Warn("hub: insured node unreachable", "msgid", req.Msgid, "to", prov, "err", ferr)
 		return unavailable("insured place %s is unreachable: nothing was settled; retry later with the same msgid", prov), nil
 	}
 	// Unknown outcome: the insured node may have settled. Reverse it there.
 	h.log.Warn("hub: no answer from insured node, reversing", "msgid", req.Msgid, "to", prov, "err", ferr)
+	var done *Reply
 	err = h.db.Tx(ctx, func(tx *store.Tx) error {
+		done = nil
 		row, err := getHubRow(ctx, tx, req.Msgid)
-		if err != nil || row == nil || row.status != hubPending {
+		switch {
+		case err != nil:
 			return err
+		case row != nil && row.status == hubDone:
+			// A concurrent repeat of the msgid got the answer: keep it.
+			done = &Reply{}
+			return json.Unmarshal(row.reply, done)
+		case row == nil:
+			_, err := tx.Exec(ctx, `INSERT INTO hub_journal (msgid, kind, infno, treatment, insuplc, fixmedins_code, psn_no, status, reply, updated)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)`, req.Msgid, req.Kind, req.Infno, req.Treatment, req.Insuplc, req.FixmedinsCode, req.PsnNo, hubReversing, h.now().UnixMilli())
+			return err
+		case row.status == hubPending:
+			return h.setStatus(ctx, tx, req.Msgid, hubReversing, row.reply)
 		}
-		return h.setStatus(ctx, tx, req.Msgid, hubReversing, nil)
+		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if done != nil {
+		return done, nil
 	}
 	rctx, cancel := deadlineCtx(ctx, req, h.timeout)
 	defer cancel()

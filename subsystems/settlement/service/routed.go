@@ -245,8 +245,12 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 		s.log.Warn("routed transaction not delivered", "msgid", c.req.Msgid, "err", ferr)
 		return nil, unavailableErr("the national hub cannot be reached: nothing was settled; retry with the same msgid")
 	}
-	// Unknown outcome: reverse by the original msgid.
+	// Unknown outcome: reverse by the original msgid, unless a concurrent
+	// repeat of the msgid has stored the answer meanwhile.
 	s.log.Warn("routed transaction outcome unknown, reversing", "msgid", c.req.Msgid, "err", ferr)
+	if resp, err := s.journaled(ctx, c); resp != nil || err != nil {
+		return resp, err
+	}
 	s.markReversing(ctx, c)
 	if s.pushReversal(ctx, c.req.Msgid) {
 		return nil, unavailableErr("no answer from the insured place %s in time; msgid %s was reversed (冲正) and nothing was paid; use a new msgid", c.req.InsuplcAdmdvs, c.req.Msgid)
@@ -254,8 +258,14 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 	return nil, unavailableErr("no answer from the insured place %s in time; the reversal (冲正) of msgid %s is queued and nothing will be paid; use a new msgid", c.req.InsuplcAdmdvs, c.req.Msgid)
 }
 
+// markReversing queues the reversal of the call's msgid unless its answer
+// has been stored (by a concurrent repeat).
 func (s *Service) markReversing(ctx context.Context, c *call) {
-	err := s.db.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	ctx = context.WithoutCancel(ctx)
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		if e, err := lookupMsg(ctx, tx, c.req.Msgid); err != nil || (e != nil && e.status == msgDone) {
+			return err
+		}
 		return s.setOutbox(ctx, tx, c.req.Msgid, c.req.Infno, c.req.InsuplcAdmdvs, c.in.PersonNo(), c.req.FixmedinsCode, routeReversing)
 	})
 	if err != nil {

@@ -1,0 +1,163 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/node/store/storetest"
+	"github.com/ybfed/ybfed/subsystems/settlement"
+)
+
+// benchVisits prepares n outpatient visits with priced fee details
+// (example2207's lines) directly in the treatment node's store, spread
+// over persons, and returns their ids.
+func benchVisits(b *testing.B, n *testNode, h *hospClient, persons []SeedPerson, count int) []string {
+	b.Helper()
+	ctx := context.Background()
+	priced, err := settlement.Price(benchLines("X", "P"), n.svc.cat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, count)
+	const batch = 500
+	for start := 0; start < count; start += batch {
+		err := n.db.Tx(ctx, func(tx *store.Tx) error {
+			for i := start; i < min(start+batch, count); i++ {
+				p := persons[i%len(persons)]
+				v := &visit{mdtrtID: fmt.Sprintf("%sMB%08d%04d", h.admdvs, i, benchRun.Load()), psnNo: p.PsnNo, insutype: p.Insutype,
+					medType: "11", fixmedins: h.code, insuplc: p.Insuplc, status: visitOpen, doc: "{}"}
+				if err := insertVisit(ctx, tx, v); err != nil {
+					return err
+				}
+				for j, l := range priced.Lines {
+					_, err := tx.Exec(ctx, `INSERT INTO stl_fee (mdtrt_id, feedetl_sn, chrg_bchno, status, setl_id, medfee, fulamt, overlmt, preselfpay, inscp, line)
+						VALUES (?, ?, 'CB01', 'active', '', ?, ?, ?, ?, ?, '{}')`, v.mdtrtID, fmt.Sprint(j),
+						int64(l.DetItemFeeSumamt), int64(l.FulamtOwnpayAmt), int64(l.OverlmtAmt), int64(l.PreselfpayAmt), int64(l.InscpScpAmt))
+					if err != nil {
+						return err
+					}
+				}
+				ids[i] = v.mdtrtID
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchRun.Add(1)
+	return ids
+}
+
+var benchRun atomic.Int64
+
+func benchLines(mdtrt, psn string) []settlement.FeeDetail {
+	var out []settlement.FeeDetail
+	for i, l := range example2207 {
+		var d settlement.FeeDetail
+		_ = json.Unmarshal([]byte(fmt.Sprintf(`{"feedetl_sn":"%d","mdtrt_id":%q,"psn_no":%q,"chrg_bchno":"CB01","fee_ocur_time":"2024-03-15 10:00:00",
+			"med_list_codg":%q,"medins_list_codg":"H","pric":%s,"cnt":%s,"det_item_fee_sumamt":0}`, i, mdtrt, psn, l[0], l[1], l[2])), &d)
+		d.DetItemFeeSumamt = d.Pric.MulQty(d.Cnt)
+		out = append(out, d)
+	}
+	return out
+}
+
+// runSettlements sends one 2207 per prepared visit from concurrent
+// hospital clients and reports settlements/s and latency percentiles.
+func runSettlements(b *testing.B, h *hospClient, ids []string, persons []SeedPerson, insuplc func(SeedPerson) string) {
+	b.Helper()
+	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	var next atomic.Int64
+	lat := make([]time.Duration, len(ids))
+	var failures atomic.Int64
+	var firstErr sync.Once
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1) - 1)
+			p := persons[i%len(persons)]
+			body := h.envelope("2207", fmt.Sprintf("%s%s%04d", h.code, fmt.Sprintf("20240315%06d", i/10000), i%10000),
+				insuplc(p), settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
+			sig, err := SignRequest(h.key, body)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
+			req.Header.Set(HeaderFixmedins, h.code)
+			req.Header.Set(HeaderSignature, sig)
+			t0 := time.Now()
+			resp, err := hc.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			var r settlement.Response
+			err = json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+			lat[i] = time.Since(t0)
+			if err != nil || r.Infcode != 0 {
+				failures.Add(1)
+				firstErr.Do(func() { b.Errorf("2207 failed: %v %q", err, r.ErrMsg) })
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if failures.Load() > 0 {
+		return
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(len(ids))/elapsed.Seconds(), "settlements/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkLocal2207 measures 2207 settlements of local patients over
+// HTTP on one node (SQLite): signed hospital request, validation, pricing
+// check against the fee details, policy, accumulators, ledger and journal
+// in one transaction.
+func BenchmarkLocal2207(b *testing.B) {
+	ctx := context.Background()
+	n := startNode(b, storetest.Open(b, store.SQLite), Options{Admdvs: "440000"})
+	seeded, err := n.svc.Seed(ctx, 500, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHospital(b, n, "H44010000123", "440100", settlement.Level3)
+	b.StopTimer()
+	ids := benchVisits(b, n, h, seeded.Persons, b.N)
+	b.StartTimer()
+	runSettlements(b, h, ids, seeded.Persons, func(p SeedPerson) string { return p.Insuplc })
+}
+
+// BenchmarkRouted2207 measures 2207 settlements of patients insured in
+// another province: treatment node 110000 → hub → insured node 440000,
+// GM TLS and signed envelopes on both hops, three SQLite stores.
+func BenchmarkRouted2207(b *testing.B) {
+	ctx := context.Background()
+	f := startFed(b, store.SQLite, 30*time.Second, Options{})
+	seeded, err := f.insured.svc.Seed(ctx, 500, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHospital(b, f.treat, "H11010500123", "110105", settlement.Level3)
+	b.StopTimer()
+	ids := benchVisits(b, f.treat, h, seeded.Persons, b.N)
+	b.StartTimer()
+	runSettlements(b, h, ids, seeded.Persons, func(p SeedPerson) string { return p.Insuplc })
+}
