@@ -64,6 +64,7 @@ machine.`,
 	root.AddCommand(caCmd())
 	root.AddCommand(auditCmd())
 	root.AddCommand(refCmd(), catalogCmd())
+	root.AddCommand(consoleCmd())
 	return root
 }
 
