@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,6 +24,10 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/crypto/sm"
+	"github.com/ybfed/ybfed/node/auditlog"
+	"github.com/ybfed/ybfed/node/config"
+	"github.com/ybfed/ybfed/node/store"
 )
 
 // Files of a CA directory that the ca commands read without opening the CA
@@ -82,18 +88,33 @@ func readPassphraseFile(path string) ([]byte, error) {
 
 // caFlags are the flags of every command that opens the CA.
 type caFlags struct {
-	dir, passFile string
+	dir, passFile, config string
+	cfg                   *config.Config // set by open when --config is given
 }
 
 func (f *caFlags) register(c *cobra.Command) {
-	c.Flags().StringVar(&f.dir, "dir", "", "CA directory (required)")
+	c.Flags().StringVar(&f.dir, "dir", "", "CA directory (required unless --config names ca.dir)")
 	c.Flags().StringVar(&f.passFile, "passphrase-file", "", "file holding the CA key passphrase (default DIR/passphrase)")
+	c.Flags().StringVarP(&f.config, "config", "c", "", "national node configuration: supplies ca.dir and ca.passphrase_file, and the operation is recorded in that node's audit log")
 }
 
 // open checks the flags (usage errors) and opens the CA.
 func (f *caFlags) open(log *slog.Logger) (*ca.CA, error) {
+	if f.config != "" {
+		cfg, err := loadConfig(f.config)
+		if err != nil {
+			return nil, err
+		}
+		f.cfg = cfg
+		if f.dir == "" {
+			f.dir = cfg.CA.Dir
+		}
+		if f.passFile == "" {
+			f.passFile = cfg.CA.PassphraseFile
+		}
+	}
 	if f.dir == "" {
-		return nil, usageError(errors.New("--dir is required"))
+		return nil, usageError(errors.New("--dir is required (or --config naming ca.dir)"))
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, link.FileCA)); err != nil {
 		return nil, fmt.Errorf("%s holds no CA (create one with `ybnode ca init`): %w", f.dir, err)
@@ -111,6 +132,45 @@ func (f *caFlags) open(log *slog.Logger) (*ca.CA, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// record appends a CA operation to the audit log of the node named by
+// --config; without --config it does nothing. The operation has happened
+// already, so a failure here says so.
+func (f *caFlags) record(ctx context.Context, entries ...[3]string) error {
+	if f.cfg == nil {
+		return nil
+	}
+	err := func() error {
+		db, err := store.Open(ctx, f.cfg.StoreConfig(), nil)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		l, err := auditlog.Open(ctx, db)
+		if err != nil {
+			return err
+		}
+		actor := cliActor()
+		for _, e := range entries {
+			if _, err := l.Append(ctx, actor, e[0], e[1], e[2]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		return fmt.Errorf("done, but not recorded in the audit log of %s: %w", f.config, err)
+	}
+	return nil
+}
+
+// cliActor names the operator running the command in audit records.
+func cliActor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return "cli"
 }
 
 // parseRole reads --role.
@@ -216,6 +276,10 @@ certificates.`,
 			if err := m.Save(out, pass); err != nil {
 				return err
 			}
+			if err := f.record(cmd.Context(), [3]string{"ca.issue", admdvs, fmt.Sprintf("role=%s sign=%s enc=%s out=%s",
+				r, ca.SerialHex(m.Sign.SerialNumber), ca.SerialHex(m.Enc.SerialNumber), out)}); err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "issued %s (%s) into %s\n", admdvs, r, out)
 			fmt.Fprintf(w, "sign serial:    %s\n", ca.SerialHex(m.Sign.SerialNumber))
@@ -319,11 +383,16 @@ already revoked certificate is not an error.`,
 				}
 			}
 			w := cmd.OutOrStdout()
+			var done [][3]string
 			for _, s := range serials {
 				if err := authority.Revoke(s); err != nil {
-					return err
+					return errors.Join(err, f.record(cmd.Context(), done...))
 				}
 				fmt.Fprintf(w, "revoked %s\n", s)
+				done = append(done, [3]string{"ca.revoke", s, ""})
+			}
+			if err := f.record(cmd.Context(), done...); err != nil {
+				return err
 			}
 			crl := filepath.Join(f.dir, caCRLFile)
 			if printPEM {
@@ -383,6 +452,11 @@ The token is printed on stdout only, never logged.`,
 				return err
 			}
 			fp := enrol.Fingerprint(authority.Certificate())
+			id := sm.Hash([]byte(tok)) // the CA's token id: a digest prefix, never the token
+			if err := f.record(cmd.Context(), [3]string{"ca.token", admdvs, fmt.Sprintf("role=%s token_id=%x expires=%s",
+				r, id[:6], expires.Format(time.RFC3339))}); err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
 			if asJSON {
 				e := json.NewEncoder(w)

@@ -253,3 +253,45 @@ func TestCAErrors(t *testing.T) {
 		t.Fatal("a failed issue left an output directory")
 	}
 }
+
+// TestCAOperationsAudited runs the CA from a national node's configuration:
+// every operation lands in that node's audit log, the token itself never.
+func TestCAOperationsAudited(t *testing.T) {
+	tmp := t.TempDir()
+	pf := writeFile(t, filepath.Join(tmp, "ca-pass"), "national-ca-pass\n")
+	caDir := filepath.Join(tmp, "ca")
+	cfgFile := writeFile(t, filepath.Join(tmp, "national.yaml"), "node: {admdvs: \"100000\", name: 国家医疗保障局, role: national}\n"+
+		"data_dir: "+filepath.Join(tmp, "data")+"\nca: {dir: "+caDir+", passphrase_file: "+pf+"}\n")
+	c := &cli{t: t}
+	c.run(0, "ca", "init", "--dir", caDir, "--passphrase-file", pf)
+	out := c.run(0, "ca", "issue", "--config", cfgFile, "--admdvs", "510000", "--role", "province", "--out", filepath.Join(tmp, "510000-tls"))
+	signSerial := field(t, out, "sign serial")
+	token := field(t, c.run(0, "ca", "token", "-c", cfgFile, "--admdvs", "520000"), "token")
+	c.run(0, "ca", "revoke", "--config", cfgFile, "--admdvs", "510000")
+
+	if out := c.run(0, "audit", "verify", "--config", cfgFile); !strings.Contains(out, "OK: 4 records") {
+		t.Fatalf("verify: %s", out)
+	}
+	out = c.run(0, "audit", "tail", "--config", cfgFile, "--json")
+	var recs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		recs = append(recs, r)
+	}
+	want := [][2]string{{"ca.issue", "510000"}, {"ca.token", "520000"}, {"ca.revoke", signSerial}, {"ca.revoke", ""}}
+	for i, w := range want {
+		if recs[i]["action"] != w[0] || (w[1] != "" && recs[i]["object"] != w[1]) || !strings.HasPrefix(recs[i]["actor"].(string), "cli") {
+			t.Fatalf("record %d = %v, want %v", i, recs[i], w)
+		}
+	}
+	if strings.Contains(out, token) || strings.Contains(out, strings.TrimPrefix(token, "ybt_")) {
+		t.Fatal("the join token is in the audit log")
+	}
+	m := regexp.MustCompile(`token_id=([0-9a-f]{12})`).FindStringSubmatch(c.stderr.String())
+	if m == nil || !strings.Contains(out, "token_id="+m[1]) {
+		t.Fatalf("token record does not carry the CA's token id %v:\n%s", m, out)
+	}
+}
