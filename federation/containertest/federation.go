@@ -1,0 +1,613 @@
+package containertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/enrol"
+	"github.com/ybfed/ybfed/node/config"
+)
+
+// Ports every node listens on inside its container (the shipped defaults).
+const (
+	PortHospital  = 9400
+	PortInternode = 9401
+	PortRaft      = 9402
+	PortGossip    = 9403
+	PortAdmin     = 9404
+	PortConsole   = 9405
+	PortEnrol     = 9406
+)
+
+// Paths inside a node container.
+const (
+	ContainerConfigDir = "/etc/ybnode"
+	ContainerConfig    = ContainerConfigDir + "/node.yaml"
+	ContainerDataDir   = "/var/lib/ybnode"
+	ContainerBinary    = "/ybnode"
+)
+
+// Center names a node to start.
+type Center struct {
+	Admdvs string
+	Name   string
+}
+
+// National is the national center.
+var National = Center{Admdvs: "100000", Name: "国家医疗保障局"}
+
+// DefaultProvinces are the four provinces of a test federation; with the
+// national node they are the shipped reference-data voters.
+func DefaultProvinces() []Center {
+	return []Center{{"110000", "北京市"}, {"310000", "上海市"}, {"440000", "广东省"}, {"510000", "四川省"}}
+}
+
+// HostName is the name under which a center's node is reached on the
+// federation network (the shipped configuration's convention).
+func HostName(admdvs string) string { return "ybnode-" + admdvs + ".ybfed.internal" }
+
+// Options describe one federation.
+type Options struct {
+	// Provinces to start beside the national node (DefaultProvinces if nil).
+	Provinces []Center
+	// Postgres, when set, is the image of a PostgreSQL server on which the
+	// national node keeps its store (SQLite otherwise).
+	Postgres string
+	// Configure adjusts each node's configuration before it is written.
+	Configure func(*config.Config)
+	// Invariants checked by CheckInvariants besides DefaultInvariants.
+	Invariants []Invariant
+	// ReadyTimeout bounds waiting for the federation to become ready
+	// (default 4 minutes: generous for a loaded machine).
+	ReadyTimeout time.Duration
+	// LogLevel of the nodes (default info).
+	LogLevel string
+}
+
+// Federation is a running national node and provinces in containers.
+type Federation struct {
+	// Env is the run this federation belongs to.
+	Env *Env
+	// ID labels this federation's resources (ybfed.federation=ID).
+	ID string
+	// Net is the shared federation network.
+	Net string
+	// National is the national node; Provinces follow in start order.
+	National  *Node
+	Provinces []*Node
+	// Postgres is the national node's database server, if any.
+	Postgres *Postgres
+
+	opts   Options
+	tb     testing.TB
+	client *http.Client
+	caFP   string
+}
+
+// Node is one center's container.
+type Node struct {
+	Center
+	// Role is national or province.
+	Role string
+	// Container is the container name.
+	Container string
+	// AdminNet is the node's private network (published admin port).
+	AdminNet string
+	// Dir is the host directory bind-mounted as etc/ and data/.
+	Dir string
+	// Config is the configuration written for the node.
+	Config *config.Config
+
+	mu    sync.Mutex
+	admin string // 127.0.0.1:port of the published admin listener
+	cut   bool
+}
+
+// DataDir is the host side of the node's data directory.
+func (n *Node) DataDir() string { return filepath.Join(n.Dir, "data") }
+
+// AdminAddr is the published admin address on 127.0.0.1 ("" when stopped).
+func (n *Node) AdminAddr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.admin
+}
+
+// Partitioned reports whether the node is cut off from the federation net.
+func (n *Node) Partitioned() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cut
+}
+
+// Nodes returns the national node and the provinces.
+func (f *Federation) Nodes() []*Node { return append([]*Node{f.National}, f.Provinces...) }
+
+// Node returns the node of a center, or nil.
+func (f *Federation) Node(admdvs string) *Node {
+	for _, n := range f.Nodes() {
+		if n.Admdvs == admdvs {
+			return n
+		}
+	}
+	return nil
+}
+
+// Docker is the run's docker client.
+func (f *Federation) Docker() *Docker { return f.Env.Docker }
+
+func (f *Federation) label() string { return LabelFederation + "=" + f.ID }
+
+func (f *Federation) labels() []string {
+	return append(LabelArgs(f.Env.Run), "--label", f.label())
+}
+
+func (f *Federation) name(suffix string) string {
+	return "ybfed-" + f.Env.Run + "-" + f.ID + "-" + suffix
+}
+
+// Start creates the networks, starts the national node, enrols the
+// provinces with join tokens and waits until every node is ready. The
+// federation is removed when the test ends; on failure the last lines of
+// every node's log are printed first.
+func (e *Env) Start(tb testing.TB, o Options) *Federation {
+	tb.Helper()
+	if o.Provinces == nil {
+		o.Provinces = DefaultProvinces()
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 4 * time.Minute
+	}
+	f := &Federation{Env: e, ID: NewRunID()[:6], opts: o, tb: tb, client: &http.Client{Timeout: 5 * time.Second}}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if tb.Failed() {
+			f.DumpLogs(ctx, 60)
+		}
+		if err := e.Docker.RemoveLabelled(ctx, f.label()); err != nil {
+			tb.Errorf("cleanup of federation %s: %v", f.ID, err)
+		}
+		f.client.CloseIdleConnections()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), o.ReadyTimeout+5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := f.start(ctx); err != nil {
+		tb.Fatalf("start federation: %v", err)
+	}
+	tb.Logf("federation %s: national + %d provinces ready in %s", f.ID, len(f.Provinces), time.Since(start).Round(time.Millisecond))
+	return f
+}
+
+func (f *Federation) start(ctx context.Context) error {
+	d := f.Docker()
+	f.Net = f.name("fed")
+	if _, err := d.Run(ctx, append(append([]string{"network", "create"}, f.labels()...), f.Net)...); err != nil {
+		return err
+	}
+	dir := f.tb.TempDir()
+	mk := func(c Center, role string) (*Node, error) {
+		n := &Node{Center: c, Role: role, Container: f.name(c.Admdvs), AdminNet: f.name("adm-" + c.Admdvs),
+			Dir: filepath.Join(dir, c.Admdvs)}
+		for _, sub := range []string{"etc", "data"} {
+			if err := os.MkdirAll(filepath.Join(n.Dir, sub), 0o755); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := d.Run(ctx, append(append([]string{"network", "create"}, f.labels()...), n.AdminNet)...); err != nil {
+			return nil, err
+		}
+		return n, nil
+	}
+	var err error
+	if f.National, err = mk(National, config.RoleNational); err != nil {
+		return err
+	}
+	for _, c := range f.opts.Provinces {
+		p, err := mk(c, config.RoleProvince)
+		if err != nil {
+			return err
+		}
+		f.Provinces = append(f.Provinces, p)
+	}
+	if f.opts.Postgres != "" {
+		if f.Postgres, err = f.startPostgres(ctx, f.National.AdminNet); err != nil {
+			return err
+		}
+	}
+
+	// The national node first: it creates the federation CA.
+	if err := f.writeConfig(f.National, ""); err != nil {
+		return err
+	}
+	if err := f.create(ctx, f.National); err != nil {
+		return err
+	}
+	if err := f.WaitHealthy(ctx, f.National, 2*time.Minute); err != nil {
+		return err
+	}
+	tokens, err := f.joinTokens(f.Provinces)
+	if err != nil {
+		return err
+	}
+	for _, p := range f.Provinces {
+		if err := f.writeConfig(p, tokens[p.Admdvs]); err != nil {
+			return err
+		}
+		if err := f.create(ctx, p); err != nil {
+			return err
+		}
+	}
+	return f.WaitReady(ctx, f.opts.ReadyTimeout, f.Nodes()...)
+}
+
+// writeConfig writes the node's configuration into its etc directory.
+func (f *Federation) writeConfig(n *Node, token string) error {
+	c := &config.Config{
+		Node: config.Identity{Admdvs: n.Admdvs, Name: n.Name, Role: n.Role},
+		Listen: config.Listen{
+			Hospital: fmt.Sprintf(":%d", PortHospital), Internode: fmt.Sprintf(":%d", PortInternode),
+			Raft: fmt.Sprintf(":%d", PortRaft), Gossip: fmt.Sprintf(":%d", PortGossip),
+			Admin: fmt.Sprintf(":%d", PortAdmin), Console: fmt.Sprintf(":%d", PortConsole),
+		},
+		Advertise: HostName(n.Admdvs),
+		DataDir:   ContainerDataDir,
+		Storage:   config.Storage{Driver: "sqlite"},
+		Federation: config.Federation{
+			NationalURL: fmt.Sprintf("https://%s:%d", HostName(National.Admdvs), PortInternode),
+			EnrolURL:    fmt.Sprintf("https://%s:%d", HostName(National.Admdvs), PortEnrol),
+		},
+		TLS:      config.TLS{Dir: ContainerDataDir + "/tls"},
+		Log:      config.Log{Level: f.opts.LogLevel, Format: "json"},
+		Shutdown: config.Shutdown{Drain: config.Duration(10 * time.Second)},
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	c.Federation.Voters = append(c.Federation.Voters, National.Admdvs)
+	for _, p := range f.opts.Provinces {
+		c.Federation.Voters = append(c.Federation.Voters, p.Admdvs)
+	}
+	if n.Role == config.RoleNational {
+		c.Listen.Enrol = fmt.Sprintf(":%d", PortEnrol)
+		c.CA = config.CA{Dir: ContainerDataDir + "/ca"}
+		c.Federation.Seeds = []string{}
+		if f.Postgres != nil {
+			c.Storage = config.Storage{Driver: "postgres", URL: f.Postgres.NodeURL()}
+		}
+	} else {
+		c.Federation.JoinToken = token
+		c.Federation.CAFingerprint = f.caFP
+		c.Federation.Seeds = []string{fmt.Sprintf("%s:%d", HostName(National.Admdvs), PortGossip)}
+		for _, p := range f.opts.Provinces {
+			if p.Admdvs != n.Admdvs {
+				c.Federation.Seeds = append(c.Federation.Seeds, fmt.Sprintf("%s:%d", HostName(p.Admdvs), PortGossip))
+			}
+		}
+	}
+	if f.opts.Configure != nil {
+		f.opts.Configure(c)
+	}
+	if errs := c.Validate(); len(errs) > 0 {
+		return fmt.Errorf("config of %s: %w", n.Admdvs, errs)
+	}
+	b, err := c.Marshal()
+	if err != nil {
+		return err
+	}
+	n.Config = c
+	return os.WriteFile(filepath.Join(n.Dir, "etc", "node.yaml"), b, 0o644)
+}
+
+// joinTokens opens the national node's CA from its bind-mounted data
+// directory and makes one province token per node; it also records the CA
+// fingerprint the provinces check.
+func (f *Federation) joinTokens(ps []*Node) (map[string]string, error) {
+	caDir := filepath.Join(f.National.DataDir(), "ca")
+	pass, err := os.ReadFile(filepath.Join(caDir, "passphrase"))
+	if err != nil {
+		return nil, fmt.Errorf("national CA passphrase: %w", err)
+	}
+	authority, err := ca.Open(caDir, []byte(strings.TrimSpace(string(pass))), ca.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open national CA: %w", err)
+	}
+	f.caFP = enrol.Fingerprint(authority.Certificate())
+	out := map[string]string{}
+	for _, p := range ps {
+		tok, err := authority.NewToken(p.Admdvs, ca.RoleProvince, time.Hour)
+		if err != nil {
+			return nil, fmt.Errorf("join token for %s: %w", p.Admdvs, err)
+		}
+		out[p.Admdvs] = tok
+	}
+	return out, nil
+}
+
+// create makes a node's container on its admin network, connects it to
+// the federation network under its host name before its first packet, then
+// starts it and learns its admin port.
+func (f *Federation) create(ctx context.Context, n *Node) error {
+	args := []string{"create", "--name", n.Container, "--hostname", "ybnode-" + n.Admdvs,
+		"--network", n.AdminNet, "-p", fmt.Sprintf("127.0.0.1::%d", PortAdmin),
+		"--user", fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
+		"--stop-timeout", "20",
+		"-v", filepath.Join(n.Dir, "etc") + ":" + ContainerConfigDir + ":ro",
+		"-v", n.DataDir() + ":" + ContainerDataDir,
+	}
+	args = append(args, f.labels()...)
+	args = append(args, f.Env.Image, "run", "--config", ContainerConfig)
+	if _, err := f.Docker().Run(ctx, args...); err != nil {
+		return err
+	}
+	if _, err := f.Docker().Run(ctx, "network", "connect", "--alias", HostName(n.Admdvs), f.Net, n.Container); err != nil {
+		return err
+	}
+	return f.StartNode(ctx, n)
+}
+
+// StartNode starts a stopped node and learns its published admin port.
+func (f *Federation) StartNode(ctx context.Context, n *Node) error {
+	if _, err := f.Docker().Run(ctx, "start", n.Container); err != nil {
+		return err
+	}
+	return f.refreshPort(ctx, n)
+}
+
+func (f *Federation) refreshPort(ctx context.Context, n *Node) error {
+	out, err := f.Docker().Run(ctx, "port", n.Container, fmt.Sprintf("%d/tcp", PortAdmin))
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if a := strings.TrimSpace(line); strings.HasPrefix(a, "127.0.0.1:") {
+			n.mu.Lock()
+			n.admin = a
+			n.mu.Unlock()
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: admin port not published on 127.0.0.1: %q", n.Container, out)
+}
+
+// StopNode stops a node gracefully (SIGTERM, then SIGKILL after timeout).
+func (f *Federation) StopNode(ctx context.Context, n *Node, timeout time.Duration) error {
+	n.mu.Lock()
+	n.admin = ""
+	n.mu.Unlock()
+	_, err := f.Docker().Run(ctx, "stop", "-t", fmt.Sprint(int(timeout.Seconds())), n.Container)
+	return err
+}
+
+// KillNode kills a node at once (SIGKILL), as in a crash or power loss.
+func (f *Federation) KillNode(ctx context.Context, n *Node) error {
+	n.mu.Lock()
+	n.admin = ""
+	n.mu.Unlock()
+	_, err := f.Docker().Run(ctx, "kill", n.Container)
+	return err
+}
+
+// RestartNode stops a node gracefully and starts it again.
+func (f *Federation) RestartNode(ctx context.Context, n *Node) error {
+	if err := f.StopNode(ctx, n, 20*time.Second); err != nil {
+		return err
+	}
+	return f.StartNode(ctx, n)
+}
+
+// Partition disconnects a node from the federation network: it can reach
+// no other node, and the test still reads its admin port.
+func (f *Federation) Partition(ctx context.Context, n *Node) error {
+	if _, err := f.Docker().Run(ctx, "network", "disconnect", f.Net, n.Container); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.cut = true
+	n.mu.Unlock()
+	return nil
+}
+
+// Heal reconnects a partitioned node under its host name.
+func (f *Federation) Heal(ctx context.Context, n *Node) error {
+	if _, err := f.Docker().Run(ctx, "network", "connect", "--alias", HostName(n.Admdvs), f.Net, n.Container); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.cut = false
+	n.mu.Unlock()
+	return nil
+}
+
+// Exec runs the node binary inside the node's container (no shell there).
+func (f *Federation) Exec(ctx context.Context, n *Node, args ...string) (string, error) {
+	return f.Docker().Run(ctx, append([]string{"exec", n.Container, ContainerBinary}, args...)...)
+}
+
+// DumpLogs writes the last lines of every container's log to the test log.
+func (f *Federation) DumpLogs(ctx context.Context, lines int) {
+	names := []string{}
+	for _, n := range f.Nodes() {
+		if n != nil {
+			names = append(names, n.Container)
+		}
+	}
+	if f.Postgres != nil {
+		names = append(names, f.Postgres.Container)
+	}
+	for _, c := range names {
+		f.tb.Logf("---- last %d log lines of %s ----\n%s", lines, c, f.Logs(ctx, c, lines))
+	}
+}
+
+// Logs returns the last lines of a container's output (stdout and stderr).
+func (f *Federation) Logs(ctx context.Context, c string, lines int) string {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := f.Docker().Combined(ctx, "logs", "--tail", fmt.Sprint(lines), c)
+	if err != nil {
+		return out + "\n" + err.Error()
+	}
+	return out
+}
+
+// Readiness is a node's /readyz answer.
+type Readiness struct {
+	Ready   bool              `json:"ready"`
+	Admdvs  string            `json:"admdvs"`
+	Version string            `json:"version"`
+	Checks  map[string]string `json:"checks"`
+}
+
+// NotReady lists the failing checks.
+func (r Readiness) NotReady() string {
+	var out []string
+	for k, v := range r.Checks {
+		if v != "ok" {
+			out = append(out, k+": "+v)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// ErrNotServed is returned for an admin path the node does not serve (404):
+// the component behind it is not wired into the node.
+var ErrNotServed = errors.New("not served by this node")
+
+// Get fetches an admin path of a node through its published port and
+// returns the body of a 200 or 503 answer.
+func (f *Federation) Get(ctx context.Context, n *Node, path string) ([]byte, int, error) {
+	addr := n.AdminAddr()
+	if addr == "" {
+		return nil, 0, fmt.Errorf("%s is stopped", n.Admdvs)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s %s: %w", n.Admdvs, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w", n.Admdvs, path, err)
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w", n.Admdvs, path, ErrNotServed)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
+		return b, resp.StatusCode, fmt.Errorf("%s %s: HTTP %d: %s", n.Admdvs, path, resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	return b, resp.StatusCode, nil
+}
+
+// GetJSON fetches an admin path (200 only) and decodes it into v.
+func (f *Federation) GetJSON(ctx context.Context, n *Node, path string, v any) error {
+	b, code, err := f.Get(ctx, n, path)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("%s %s: HTTP %d: %s", n.Admdvs, path, code, strings.TrimSpace(string(b)))
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s %s: %w", n.Admdvs, path, err)
+	}
+	return nil
+}
+
+// Readiness reads a node's /readyz.
+func (f *Federation) Readiness(ctx context.Context, n *Node) (Readiness, error) {
+	var r Readiness
+	b, _, err := f.Get(ctx, n, "/readyz")
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("%s /readyz: %w", n.Admdvs, err)
+	}
+	return r, nil
+}
+
+// Poll calls fn every interval until it returns nil or within passes, and
+// returns fn's last error then.
+func Poll(ctx context.Context, within, interval time.Duration, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	var last error
+	for {
+		if last = fn(ctx); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("after %s: %w", within, last)
+		case <-time.After(interval):
+		}
+	}
+}
+
+// WaitHealthy waits until a node answers /healthz.
+func (f *Federation) WaitHealthy(ctx context.Context, n *Node, within time.Duration) error {
+	return Poll(ctx, within, 200*time.Millisecond, func(ctx context.Context) error {
+		var h struct {
+			Status, Admdvs string
+		}
+		if err := f.GetJSON(ctx, n, "/healthz", &h); err != nil {
+			return err
+		}
+		if h.Admdvs != n.Admdvs {
+			return fmt.Errorf("%s /healthz names %q", n.Admdvs, h.Admdvs)
+		}
+		return nil
+	})
+}
+
+// WaitReady waits until every given node answers /readyz with ready; the
+// error names each node still not ready and why.
+func (f *Federation) WaitReady(ctx context.Context, within time.Duration, nodes ...*Node) error {
+	return Poll(ctx, within, 250*time.Millisecond, func(ctx context.Context) error {
+		var errs []error
+		for _, n := range nodes {
+			r, err := f.Readiness(ctx, n)
+			switch {
+			case err != nil:
+				errs = append(errs, err)
+			case !r.Ready:
+				errs = append(errs, fmt.Errorf("%s not ready: %s", n.Admdvs, r.NotReady()))
+			}
+		}
+		if len(errs) > 0 {
+			if err := f.exited(ctx, nodes); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// exited names nodes whose container is no longer running.
+func (f *Federation) exited(ctx context.Context, nodes []*Node) error {
+	var errs []error
+	for _, n := range nodes {
+		out, err := f.Docker().Run(ctx, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", n.Container)
+		if err == nil && !strings.HasPrefix(out, "running") {
+			errs = append(errs, fmt.Errorf("%s container %s", n.Admdvs, out))
+		}
+	}
+	return errors.Join(errs...)
+}
