@@ -48,7 +48,10 @@ join tokens with which a new center enrols over HTTPS.
 
 Commands that use the CA key read its passphrase from --passphrase-file,
 by default DIR/passphrase (where a national node that created its CA on
-first start keeps it). Passphrases and tokens are never logged.`,
+first start keeps it). With --config FILE (the national node's
+configuration) they take ca.dir and ca.passphrase_file from it and record
+each operation in that node's audit log ('ybnode audit tail'). Passphrases
+and tokens are never logged.`,
 	}
 	c.AddCommand(caInitCmd(), caIssueCmd(), caRevokeCmd(), caTokenCmd(), caShowCmd())
 	c.SetFlagErrorFunc(flagUsageError)
