@@ -40,9 +40,12 @@ func Uninstall(ctx context.Context, uo UninstallOptions) (*Report, error) {
 	// The installed configuration says where the data is; without it fall
 	// back to the shipped defaults.
 	cfg, err := config.Load(configs.Defaults(), in.path(ConfigPath))
-	if err != nil {
-		if cfg, err = config.Parse(configs.Defaults(), []byte("node: {admdvs: \"110000\", name: x, role: province}")); err != nil {
-			return nil, fmt.Errorf("uninstall: %w", err)
+	if err != nil || cfg == nil {
+		// Parse returns the decoded defaults along with the validation
+		// errors of an incomplete configuration; the paths are all we need.
+		cfg, _ = config.Parse(configs.Defaults())
+		if cfg == nil {
+			return nil, fmt.Errorf("uninstall: shipped defaults do not parse: %w", err)
 		}
 	}
 	fmt.Fprintf(o.Out, "ybnode uninstall from %s (purge: %v)\n", o.Prefix, uo.Purge)
