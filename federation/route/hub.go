@@ -19,6 +19,7 @@ import (
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/settlement"
+	"github.com/ybfed/ybfed/subsystems/settlement/service/groupcommit"
 )
 
 //go:embed migrations/*.sql
@@ -59,6 +60,7 @@ type HubOptions struct {
 type Hub struct {
 	c       *caller
 	db      *store.DB
+	gc      *groupcommit.Committer // journal transactions, group-committed on SQLite
 	dir     Directory
 	log     *slog.Logger
 	timeout time.Duration
@@ -83,7 +85,7 @@ func NewHub(o HubOptions) (*Hub, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Hub{c: c, db: o.DB, dir: o.Directory, log: o.Log.With("component", "route-hub"), timeout: o.Timeout, now: o.Now}, nil
+	return &Hub{c: c, db: o.DB, gc: groupcommit.New(o.DB), dir: o.Directory, log: o.Log.With("component", "route-hub"), timeout: o.Timeout, now: o.Now}, nil
 }
 
 // Migrate creates or upgrades the hub's tables.
@@ -228,7 +230,7 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 	cancel()
 	if ferr == nil {
 		var out *Reply
-		err := h.db.Tx(ctx, func(tx *store.Tx) error {
+		err := h.gc.Tx(ctx, func(tx *store.Tx) error {
 			out = reply
 			row, err := getHubRow(ctx, tx, req.Msgid)
 			if err != nil {
@@ -275,7 +277,7 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 	// Unknown outcome: the insured node may have settled. Reverse it there.
 	h.log.Warn("hub: no answer from insured node, reversing", "msgid", req.Msgid, "to", prov, "err", ferr)
 	var done *Reply
-	err = h.db.Tx(ctx, func(tx *store.Tx) error {
+	err = h.gc.Tx(ctx, func(tx *store.Tx) error {
 		done = nil
 		row, err := getHubRow(ctx, tx, req.Msgid)
 		switch {
@@ -313,7 +315,7 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 // reverses at the insured node, now or later (ResolvePending).
 func (h *Hub) reverse(ctx context.Context, req *Request) (*Reply, error) {
 	om := req.Reverse.Omsgid
-	err := h.db.Tx(ctx, func(tx *store.Tx) error {
+	err := h.gc.Tx(ctx, func(tx *store.Tx) error {
 		row, err := getHubRow(ctx, tx, om)
 		if err != nil {
 			return err
@@ -351,7 +353,7 @@ var errForeign = errors.New("foreign msgid")
 // acknowledged, takes the transaction out of clearing.
 func (h *Hub) pushReverse(ctx context.Context, msgid string) error {
 	var row *hubRow
-	err := h.db.Tx(ctx, func(tx *store.Tx) error {
+	err := h.gc.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		row, err = getHubRow(ctx, tx, msgid)
 		return err
@@ -382,7 +384,7 @@ func (h *Hub) pushReverse(ctx context.Context, msgid string) error {
 		h.log.Error("hub: insured node refused the reversal", "msgid", msgid, "to", prov, "err_msg", reply.ErrMsg)
 	}
 	b, _ := json.Marshal(reply)
-	return h.db.Tx(ctx, func(tx *store.Tx) error {
+	return h.gc.Tx(ctx, func(tx *store.Tx) error {
 		if err := h.setStatus(ctx, tx, msgid, status, b); err != nil {
 			return err
 		}

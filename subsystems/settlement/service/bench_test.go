@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,9 +73,17 @@ func benchLines(mdtrt, psn string) []settlement.FeeDetail {
 	return out
 }
 
-// runSettlements sends one 2207 per prepared visit from concurrent
-// hospital clients and reports settlements/s and latency percentiles.
-func runSettlements(b *testing.B, h *hospClient, ids []string, persons []SeedPerson, insuplc func(SeedPerson) string) {
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runSettlements sends one 2207 per prepared visit from conc concurrent
+// hospital clients and reports settlements/s, latency percentiles and the
+// CPU time the whole process (clients, nodes, stores) spent per settlement.
+func runSettlements(b *testing.B, h *hospClient, ids []string, persons []SeedPerson, conc int) {
 	b.Helper()
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
 	defer tr.CloseIdleConnections()
@@ -83,55 +92,62 @@ func runSettlements(b *testing.B, h *hospClient, ids []string, persons []SeedPer
 	lat := make([]time.Duration, len(ids))
 	var failures atomic.Int64
 	var firstErr sync.Once
-	b.SetParallelism(8)
+	var wg sync.WaitGroup
 	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := int(next.Add(1) - 1)
-			p := persons[i%len(persons)]
-			body := h.envelope("2207", fmt.Sprintf("%s%s%04d", h.code, fmt.Sprintf("20240315%06d", i/10000), i%10000),
-				insuplc(p), settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
-			sig, err := SignRequest(h.key, body)
-			if err != nil {
-				b.Error(err)
-				return
+	start, cpu0 := time.Now(), cpuTime()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) {
+					return
+				}
+				p := persons[i%len(persons)]
+				body := h.envelope("2207", fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000),
+					p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
+				sig, err := SignRequest(h.key, body)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
+				req.Header.Set(HeaderFixmedins, h.code)
+				req.Header.Set(HeaderSignature, sig)
+				t0 := time.Now()
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				var r settlement.Response
+				err = json.NewDecoder(resp.Body).Decode(&r)
+				resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if err != nil || r.Infcode != 0 {
+					failures.Add(1)
+					firstErr.Do(func() { b.Errorf("2207 failed: %v %q", err, r.ErrMsg) })
+				}
 			}
-			req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
-			req.Header.Set(HeaderFixmedins, h.code)
-			req.Header.Set(HeaderSignature, sig)
-			t0 := time.Now()
-			resp, err := hc.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			var r settlement.Response
-			err = json.NewDecoder(resp.Body).Decode(&r)
-			resp.Body.Close()
-			lat[i] = time.Since(t0)
-			if err != nil || r.Infcode != 0 {
-				failures.Add(1)
-				firstErr.Do(func() { b.Errorf("2207 failed: %v %q", err, r.ErrMsg) })
-			}
-		}
-	})
-	elapsed := time.Since(start)
+		}()
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	if failures.Load() > 0 {
 		return
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(len(ids))/elapsed.Seconds(), "settlements/s")
+	n := float64(len(ids))
+	b.ReportMetric(n/elapsed.Seconds(), "settlements/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/n, "cpu-ms/op")
 }
 
-// BenchmarkLocal2207 measures 2207 settlements of local patients over
-// HTTP on one node (SQLite): signed hospital request, validation, pricing
-// check against the fee details, policy, accumulators, ledger and journal
-// in one transaction.
-func BenchmarkLocal2207(b *testing.B) {
+// benchLocal runs local 2207s with conc concurrent clients.
+func benchLocal(b *testing.B, conc int) {
 	ctx := context.Background()
 	n := startNode(b, storetest.Open(b, store.SQLite), Options{Admdvs: "440000"})
 	seeded, err := n.svc.Seed(ctx, 500, 1)
@@ -142,13 +158,11 @@ func BenchmarkLocal2207(b *testing.B) {
 	b.StopTimer()
 	ids := benchVisits(b, n, h, seeded.Persons, b.N)
 	b.StartTimer()
-	runSettlements(b, h, ids, seeded.Persons, func(p SeedPerson) string { return p.Insuplc })
+	runSettlements(b, h, ids, seeded.Persons, conc)
 }
 
-// BenchmarkRouted2207 measures 2207 settlements of patients insured in
-// another province: treatment node 110000 → hub → insured node 440000,
-// GM TLS and signed envelopes on both hops, three SQLite stores.
-func BenchmarkRouted2207(b *testing.B) {
+// benchRouted runs routed 2207s with conc concurrent clients.
+func benchRouted(b *testing.B, conc int) {
 	ctx := context.Background()
 	f := startFed(b, store.SQLite, 30*time.Second, Options{})
 	seeded, err := f.insured.svc.Seed(ctx, 500, 1)
@@ -159,5 +173,28 @@ func BenchmarkRouted2207(b *testing.B) {
 	b.StopTimer()
 	ids := benchVisits(b, f.treat, h, seeded.Persons, b.N)
 	b.StartTimer()
-	runSettlements(b, h, ids, seeded.Persons, func(p SeedPerson) string { return p.Insuplc })
+	runSettlements(b, h, ids, seeded.Persons, conc)
 }
+
+// benchConc is the number of concurrent hospital clients in the
+// throughput benchmarks.
+const benchConc = 16
+
+// BenchmarkLocal2207 measures 2207 settlements of local patients over
+// HTTP on one node (SQLite) with 16 concurrent hospital clients: signed
+// request, validation, check against the priced fee details, policy,
+// accumulators, ledger and journal in one transaction.
+func BenchmarkLocal2207(b *testing.B) { benchLocal(b, benchConc) }
+
+// BenchmarkLocal2207Serial is BenchmarkLocal2207 with one client: the
+// latency of a settlement without queueing.
+func BenchmarkLocal2207Serial(b *testing.B) { benchLocal(b, 1) }
+
+// BenchmarkRouted2207 measures 2207 settlements of patients insured in
+// another province with 16 concurrent clients: treatment node 110000 →
+// hub → insured node 440000, GM TLS and SM2-signed envelopes on both
+// hops, three SQLite stores, all in this process.
+func BenchmarkRouted2207(b *testing.B) { benchRouted(b, benchConc) }
+
+// BenchmarkRouted2207Serial is BenchmarkRouted2207 with one client.
+func BenchmarkRouted2207Serial(b *testing.B) { benchRouted(b, 1) }

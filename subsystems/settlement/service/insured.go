@@ -35,7 +35,7 @@ func (s *Service) Insured(ctx context.Context, req *route.Request) (*route.Reply
 		reply, err = s.insuredWrite(ctx, req, s.insuredCancel)
 	case route.KindReverse:
 		reply = &route.Reply{}
-		err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		err = s.gc.Tx(ctx, func(tx *store.Tx) error {
 			reply.Reversed = false
 			e, err := lookupMsg(ctx, tx, req.Reverse.Omsgid)
 			if err != nil {
@@ -103,7 +103,7 @@ func resultReply(res *settlement.Result, err error, clearing *settlement.Clearin
 // stores its reply in the journal in the same transaction.
 func (s *Service) insuredWrite(ctx context.Context, req *route.Request, fn func(ctx context.Context, tx *store.Tx, req *route.Request) (*route.Reply, error)) (*route.Reply, error) {
 	var reply *route.Reply
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+	err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 		e, err := lookupMsg(ctx, tx, req.Msgid)
 		if err != nil {
 			return err

@@ -80,7 +80,7 @@ func replay(e *journalEntry, msgid, infno string) ([]byte, error) {
 // it. An error from fn rolls everything back, so nothing is stored.
 func (s *Service) write(ctx context.Context, c *call, fn func(tx *store.Tx) (any, error)) ([]byte, error) {
 	var resp []byte
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+	err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 		e, err := lookupMsg(ctx, tx, c.req.Msgid)
 		if err != nil {
 			return err

@@ -153,7 +153,7 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 	check func(ctx context.Context, q querier) error,
 	apply func(ctx context.Context, tx *store.Tx, reply *route.Reply) (any, error)) ([]byte, error) {
 	var resp []byte
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+	err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 		resp = nil
 		e, err := lookupMsg(ctx, tx, c.req.Msgid)
 		if err != nil {
@@ -182,7 +182,7 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 	switch {
 	case ferr == nil && reply.Code != "":
 		// A definite refusal: nothing happened anywhere.
-		err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 			_, err := tx.Exec(ctx, `DELETE FROM stl_route WHERE msgid = ? AND status = ?`, c.req.Msgid, routePending)
 			return err
 		})
@@ -192,7 +192,7 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 		return nil, replyError(reply)
 	case ferr == nil:
 		var undo bool
-		err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 			resp, undo = nil, false
 			e, err := lookupMsg(ctx, tx, c.req.Msgid)
 			if err != nil {
@@ -235,7 +235,7 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 		}
 		return resp, err
 	case errors.Is(ferr, route.ErrNotDelivered):
-		err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 			_, err := tx.Exec(ctx, `DELETE FROM stl_route WHERE msgid = ? AND status = ?`, c.req.Msgid, routePending)
 			return err
 		})
@@ -262,7 +262,7 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 // has been stored (by a concurrent repeat).
 func (s *Service) markReversing(ctx context.Context, c *call) {
 	ctx = context.WithoutCancel(ctx)
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+	err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 		if e, err := lookupMsg(ctx, tx, c.req.Msgid); err != nil || (e != nil && e.status == msgDone) {
 			return err
 		}
@@ -293,7 +293,7 @@ func (s *Service) pushReversal(ctx context.Context, msgid string) bool {
 		s.log.Warn("reversal not acknowledged yet", "msgid", msgid, "err", err)
 		return false
 	}
-	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+	err = s.gc.Tx(ctx, func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE stl_route SET status = ?, updated = ? WHERE msgid = ? AND status = ?`, routeReversed, s.now().UnixMilli(), msgid, routeReversing)
 		return err
 	})
@@ -310,7 +310,7 @@ func (s *Service) pushReversal(ctx context.Context, msgid string) bool {
 // many reversals the hub acknowledged.
 func (s *Service) ResolvePending(ctx context.Context) (int, error) {
 	stale := s.now().Add(-2 * s.timeout).UnixMilli()
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+	err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE stl_route SET status = ? WHERE status = ? AND updated < ?`, routeReversing, routePending, stale)
 		return err
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/settlement"
+	"github.com/ybfed/ybfed/subsystems/settlement/service/groupcommit"
 )
 
 // Path is the hospital API endpoint.
@@ -102,6 +103,7 @@ type Service struct {
 	admdvs   string
 	province string
 	db       *store.DB
+	gc       *groupcommit.Committer // request transactions, group-committed on SQLite
 	log      *slog.Logger
 	keys     *pii.Keyring
 	cat      settlement.Catalogue
@@ -140,7 +142,7 @@ func New(o Options) (*Service, error) {
 		o.RouteTimeout = 10 * time.Second
 	}
 	s := &Service{
-		admdvs: o.Admdvs, province: settlement.Province(o.Admdvs), db: o.DB,
+		admdvs: o.Admdvs, province: settlement.Province(o.Admdvs), db: o.DB, gc: groupcommit.New(o.DB),
 		log: o.Log.With("component", "settlement"), keys: o.Keys, cat: o.Catalogue,
 		policies: o.Policies, router: o.Router, timeout: o.RouteTimeout, now: o.Now,
 		hosp: map[string]*hospital{},
