@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ybfed/ybfed/federation/centers"
 )
 
 // Cookie names.
@@ -41,6 +43,9 @@ func (c *Console) authed(next http.HandlerFunc) http.HandlerFunc {
 		var ss session
 		if err == nil {
 			ss, err = c.sessions.lookup(r.Context(), ck.Value)
+		}
+		if err == nil && !c.serves(ss.User) {
+			err = errNoSession
 		}
 		if err != nil {
 			if !errors.Is(err, errNoSession) && !errors.Is(err, http.ErrNoCookie) {
@@ -79,6 +84,12 @@ func (c *Console) writer(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r)
 	})
+}
+
+// serves reports whether u may use this node's console: the national
+// center serves every account, a provincial center only its own.
+func (c *Console) serves(u User) bool {
+	return c.host.Self.Admdvs == centers.NationalAdmdvs || u.Admdvs == c.host.Self.Admdvs
 }
 
 func tokenEqual(a, b string) bool {
@@ -162,6 +173,11 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.limiter.reset(name)
+	if !c.serves(u) {
+		c.record(r.Context(), name, "login.refused", "account of "+u.Admdvs+" at "+c.host.Self.Admdvs)
+		fail("This account belongs to another center's console.", http.StatusForbidden)
+		return
+	}
 	token, _, err := c.sessions.create(r.Context(), u.Name)
 	if err != nil {
 		c.log.Error("create session", "err", err)

@@ -2,8 +2,7 @@ package console_test
 
 import (
 	"context"
-	"net"
-	"net/http"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,14 +11,14 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/console"
 	"github.com/ybfed/ybfed/node/demo"
-	"github.com/ybfed/ybfed/node/store"
 )
 
 // findBrowser returns a Chromium to drive: $YBFED_CHROME, one on PATH, or
@@ -60,8 +59,8 @@ func outputDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestBrowser drives the console in headless Chromium against a small real
-// federation: log in, see every center in the grid with the right state,
+// TestBrowser drives the console, served by a real national node, in
+// headless Chromium against a small real federation: log in, see every center in the grid with the right state,
 // open every page, then stop one node and watch its row turn red through
 // the grid's partial refresh.
 func TestBrowser(t *testing.T) {
@@ -70,41 +69,45 @@ func TestBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	f, err := demo.Start(ctx, demo.Options{Provinces: 2, ReadyTimeout: 90 * time.Second})
+	// A small real federation: the national node serving the console as
+	// its component, and two provinces with certificates from its CA.
+	fedCA, err := ca.Init(filepath.Join(t.TempDir(), "ca"), []byte("test"), ca.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = f.Close() })
-
-	// A console of the national center on a loopback port of its own.
-	db, err := store.Open(ctx, store.Config{Driver: store.SQLite, Path: filepath.Join(t.TempDir(), "console.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	ring := console.NewErrorRing(nil, 20)
+	logger := slog.New(ring)
 	c := console.New(console.Options{SeedAdmin: "admin", RefreshMillis: 400, AlertInterval: 300 * time.Millisecond})
-	r := mux.NewRouter()
-	reg := prometheus.NewRegistry()
-	national := f.Nodes[0]
-	err = c.Start(ctx, console.Host{DB: db, Router: r, Metrics: reg,
-		Self:   console.Self{Admdvs: centers.NationalAdmdvs, Name: national.Config().Node.Name, Role: "national"},
-		Detail: func(ctx context.Context) console.NodeDetail { return node.ConsoleDetail(ctx, national) }})
-	if err != nil {
-		t.Fatal(err)
+	c.SetErrors(ring)
+	var nodes []*node.Node
+	for i, admdvs := range []string{centers.NationalAdmdvs, "110000", "120000"} {
+		cfg, err := demo.Config(admdvs, filepath.Join(t.TempDir(), admdvs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := node.Options{Log: logger}
+		if i == 0 {
+			o.CA, o.Components = fedCA, []node.Component{node.NewConsole(c)}
+		} else {
+			cfg.Listen.Console = ""
+			if o.Material, err = link.IssueMaterial(fedCA, admdvs, ca.RoleProvince, "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := node.New(cfg, o)
+		if err := n.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Close() })
+		nodes = append(nodes, n)
 	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	f := &demo.Federation{Nodes: nodes}
 	pw := c.SeededPassword()
 	if len(pw) < console.MinPassword {
 		t.Fatalf("seeded password %q", pw)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	base := "http://" + ln.Addr().String()
+	base := "http://" + nodes[0].Addr(node.Console)
+	reg := nodes[0].Registry()
 
 	poller := f.AttachConsole(ctx, c, 300*time.Millisecond)
 	t.Cleanup(poller.Stop)
@@ -204,9 +207,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`window.__noReload = true`)); err != nil {
 		t.Fatal(err)
 	}
-	victim := f.Nodes[2].Config().Node.Admdvs
+	victim := nodes[2].Config().Node.Admdvs
 	stopped := time.Now()
-	if err := f.Nodes[2].Close(); err != nil {
+	if err := nodes[2].Close(); err != nil {
 		t.Fatal(err)
 	}
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](
@@ -221,7 +224,19 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("no reason shown for the stopped node: %q %v", why, err)
 	}
 	t.Logf("reason shown: %s", why)
+	down, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`dd[data-count="down"]`)))
+	if err != nil || down != "1" {
+		t.Fatalf("down counter %q after the partial refresh: %v", down, err)
+	}
 	shot("03-grid-node-down")
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/node/"+victim), chromedp.WaitVisible(chromedp.ID("tbl-errors"))); err != nil {
+		t.Fatal(err)
+	}
+	errs, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("tbl-errors")))
+	if err != nil || !strings.Contains(errs, "not answering") {
+		t.Fatalf("detail of the stopped node lacks the event: %q %v", errs, err)
+	}
+	shot("04-node-down-detail")
 
 	// The alert reaches the node's metrics too.
 	deadline := time.Now().Add(30 * time.Second)

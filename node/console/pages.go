@@ -619,7 +619,7 @@ func (c *Console) usersPage(r *http.Request, v *view) error {
 func (c *Console) addUser(w http.ResponseWriter, r *http.Request) {
 	me := stateOf(r).User
 	u := User{Name: strings.TrimSpace(r.PostFormValue("username")), Role: Role(r.PostFormValue("role")), Admdvs: r.PostFormValue("admdvs")}
-	if !me.Manages(u) {
+	if !me.Manages(u) || !c.serves(u) {
 		http.Error(w, "forbidden: you cannot create this account", http.StatusForbidden)
 		return
 	}

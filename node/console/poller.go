@@ -121,7 +121,11 @@ func (p *Poller) Poll(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = p.probe(ctx, t)
+			m := p.probe(ctx, t)
+			if t.Extra != nil {
+				t.Extra(&m)
+			}
+			results[i] = m
 		}()
 	}
 	wg.Wait()
@@ -177,11 +181,6 @@ func why(m Member) string {
 
 func (p *Poller) probe(ctx context.Context, t Target) Member {
 	m := Member{Admdvs: t.Admdvs, Name: t.Name, Role: t.Role}
-	defer func() {
-		if t.Extra != nil {
-			t.Extra(&m)
-		}
-	}()
 	cctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, t.ReadyURL, nil)
