@@ -3,8 +3,10 @@ package node
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,7 +19,11 @@ import (
 type memberComponent struct {
 	mat     *link.Material
 	applied func() uint64
-	svc     *member.Service
+	// raftAddr, when set, gives the bound reference-data raft address to
+	// announce (listen.raft may say port 0).
+	raftAddr func() string
+	svc      *member.Service
+	log      *slog.Logger
 }
 
 var _ Component = (*memberComponent)(nil)
@@ -31,6 +37,16 @@ func newMemberComponent(m *link.Material, applied func() uint64) *memberComponen
 // Name identifies the component.
 func (c *memberComponent) Name() string { return "member" }
 
+// raft is the raft address announced in gossip.
+func (c *memberComponent) raft(advertise, listen string) string {
+	if c.raftAddr != nil {
+		if a := c.raftAddr(); a != "" {
+			return a
+		}
+	}
+	return advertised(advertise, listen)
+}
+
 // Service returns the running membership service (nil before Start).
 func (c *memberComponent) Service() *member.Service { return c.svc }
 
@@ -40,6 +56,7 @@ func (c *memberComponent) Start(ctx context.Context, h *Host) error {
 	if c.mat == nil {
 		return errors.New("member: node has no TLS material")
 	}
+	c.log = h.Log.With("component", "member")
 	cfg := h.Config
 	internode := cfg.Listen.Internode
 	if h.Node != nil && h.Node.Addr(Internode) != "" {
@@ -48,7 +65,7 @@ func (c *memberComponent) Start(ctx context.Context, h *Host) error {
 	svc, err := member.New(member.Config{
 		DisplayName: cfg.Node.Name, Version: version.Get().Version,
 		BindAddr: cfg.Listen.Gossip, Advertise: cfg.Advertise,
-		APIAddr: advertised(cfg.Advertise, internode), RaftAddr: advertised(cfg.Advertise, cfg.Listen.Raft),
+		APIAddr: advertised(cfg.Advertise, internode), RaftAddr: c.raft(cfg.Advertise, cfg.Listen.Raft),
 		Seeds: cfg.Federation.Seeds, DataDir: cfg.DataDir, Material: c.mat,
 		AppliedIndex: c.applied, Log: h.Log,
 	})
@@ -87,7 +104,16 @@ func (c *memberComponent) Stop(ctx context.Context) error {
 	if c.svc == nil {
 		return nil
 	}
-	return c.svc.Stop(ctx)
+	// Leaving is best effort: when the whole federation stops at once no
+	// peer may be left to hear it, and peers then mark this node dead.
+	timeout := 2 * time.Second
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = max(time.Until(d), 100*time.Millisecond)
+	}
+	if err := c.svc.Leave(timeout); err != nil {
+		c.log.Warn("leaving the federation", "err", err)
+	}
+	return c.svc.Shutdown()
 }
 
 // memberCollectors expose the member count by state and what the gossip

@@ -15,11 +15,9 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/node/config"
 )
-
-// FileKeyring is the gossip keyring blob received at enrolment, in tls.dir.
-const FileKeyring = "gossip.keyring"
 
 // errNoMaterial explains a node that has no certificates yet.
 var errNoMaterial = errors.New("no GM TLS material: enrol with `ybnode install --token ...` or set federation.join_token for the first start")
@@ -113,10 +111,11 @@ func (n *Node) resolveMaterial(ctx context.Context) (*link.Material, error) {
 		}
 		m = res.Material
 		if len(res.Keyring) > 0 {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, err
+			kr, err := member.ParseKeyring(res.Keyring)
+			if err != nil {
+				return nil, fmt.Errorf("gossip keyring from enrolment: %w", err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, FileKeyring), res.Keyring, 0o600); err != nil {
+			if err := kr.SaveTo(cfg.DataDir); err != nil {
 				return nil, fmt.Errorf("save gossip keyring: %w", err)
 			}
 		}

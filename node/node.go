@@ -100,6 +100,8 @@ type Node struct {
 	revoked  *ca.RevocationSet
 	keyring  atomic.Pointer[enrol.KeyringFunc]
 
+	wire     func(*Node) ([]Component, error)
+	parts    Parts
 	started  []Component
 	draining atomic.Bool
 	active   atomic.Int64
@@ -297,7 +299,15 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	h := &Host{Config: n.cfg, Log: n.log, DB: db, Metrics: n.reg, Node: n,
 		Hospital: n.routers[Hospital], Internode: n.routers[Internode], Admin: admin,
 		Console: n.routers[Console], Enrol: n.routers[Enrol]}
-	for _, c := range n.opts.Components {
+	components := n.opts.Components
+	if n.wire != nil {
+		wired, err := n.wire(n)
+		if err != nil {
+			return fmt.Errorf("node: %w", err)
+		}
+		components = append(wired, components...)
+	}
+	for _, c := range components {
 		start := time.Now()
 		if err := c.Start(ctx, h); err != nil {
 			return fmt.Errorf("node: start %s: %w", c.Name(), err)

@@ -1,12 +1,149 @@
 package node
 
 import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/node/config"
 )
 
 // Build assembles a node with every component its configuration calls for.
 // It is the one place that knows all components; cmd/ybnode and the demo
-// both start nodes through it.
+// both start nodes through it. Components are created in Open, once the
+// node's GM TLS material is known.
 func Build(cfg *config.Config, opts Options) (*Node, error) {
-	return New(cfg, opts), nil
+	n := New(cfg, opts)
+	n.wire = wireComponents
+	return n, nil
+}
+
+// Parts are the wired components of a node built with Build, for the demo,
+// the CLI and tests that need to reach into them.
+type Parts struct {
+	Refdata    *refdataComponent
+	Member     *memberComponent
+	Settlement *SettlementComponent
+}
+
+// Parts returns the node's wired components (zero before Open).
+func (n *Node) Parts() Parts { return n.parts }
+
+// wireComponents creates the node's components in start order: reference
+// data first (its raft address goes into gossip), then membership (whose
+// routing table settlement uses), the raft membership reconciler, then
+// settlement.
+func wireComponents(n *Node) ([]Component, error) {
+	var out []Component
+	if n.material == nil {
+		// Without certificates the node can still settle its own insured
+		// locally; federation links wait for enrolment.
+		n.parts.Settlement = NewSettlementComponent(nil, nil)
+		return append(out, n.parts.Settlement), nil
+	}
+	rd := newRefdataComponent(n.material, nil)
+	mc := newMemberComponent(n.material, rd.Applied)
+	mc.raftAddr = func() string {
+		if r := rd.Replicator(); r != nil {
+			return r.Addr()
+		}
+		return ""
+	}
+	sc := NewSettlementComponent(n.material, memberDirectory{mc})
+	n.parts = Parts{Refdata: rd, Member: mc, Settlement: sc}
+	if n.opts.CA != nil {
+		// Enrolling nodes receive the current gossip keyring.
+		n.SetGossipKeyring(func(context.Context, ca.Identity) ([]byte, error) {
+			s := mc.Service()
+			if s == nil {
+				return nil, errors.New("membership not started")
+			}
+			return s.Keyring().Marshal(), nil
+		})
+	}
+	return append(out, rd, mc, &raftMembership{rd: rd, mc: mc}, sc), nil
+}
+
+// memberDirectory routes by the live membership's routing table.
+type memberDirectory struct{ mc *memberComponent }
+
+// Lookup returns the internode address of the alive node of admdvs.
+func (d memberDirectory) Lookup(admdvs string) (string, bool) {
+	if s := d.mc.Service(); s != nil {
+		return s.Lookup(admdvs)
+	}
+	return "", false
+}
+
+// raftMembership keeps the reference-data raft configuration in step with
+// gossip: on the leader, every alive member that is not yet in the raft
+// configuration is added (voter if configured as one, else non-voter).
+// Members that die stay in the configuration; they catch up when back.
+type raftMembership struct {
+	rd   *refdataComponent
+	mc   *memberComponent
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+func (c *raftMembership) Name() string                { return "raft-membership" }
+func (c *raftMembership) Ready(context.Context) error { return nil }
+
+func (c *raftMembership) Start(ctx context.Context, h *Host) error {
+	ctx, c.stop = context.WithCancel(context.Background())
+	log := h.Log.With("component", c.Name())
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		events, cancel := c.mc.Service().Subscribe(64)
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-events:
+			case <-t.C:
+			}
+			c.reconcile(log)
+		}
+	}()
+	return nil
+}
+
+func (c *raftMembership) reconcile(log interface {
+	Debug(string, ...any)
+}) {
+	r := c.rd.Replicator()
+	svc := c.mc.Service()
+	if r == nil || svc == nil || r.Status().State != "Leader" {
+		return
+	}
+	have, err := r.Members()
+	if err != nil {
+		return
+	}
+	for _, m := range svc.Members() {
+		if m.State != member.StateAlive || m.Meta.Raft == "" || m.Meta.Admdvs == "" {
+			continue
+		}
+		if addr, ok := have[m.Meta.Admdvs]; ok && addr == m.Meta.Raft {
+			continue
+		}
+		if err := r.Join(m.Meta.Admdvs, m.Meta.Raft); err != nil {
+			log.Debug("raft join", "admdvs", m.Meta.Admdvs, "err", err)
+		}
+	}
+}
+
+func (c *raftMembership) Stop(context.Context) error {
+	if c.stop != nil {
+		c.stop()
+	}
+	c.wg.Wait()
+	return nil
 }

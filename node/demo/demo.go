@@ -17,7 +17,7 @@ import (
 
 	"github.com/ybfed/ybfed/configs"
 	"github.com/ybfed/ybfed/crypto/ca"
-	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/config"
@@ -94,6 +94,22 @@ func Start(ctx context.Context, o Options) (*Federation, error) {
 		f.Close()
 		return nil, err
 	}
+	// Provinces enrol at the national node with one-time join tokens and
+	// find the federation through its gossip address.
+	national := f.Nodes[0]
+	for _, c := range cfgs[1:] {
+		tok, err := fedCA.NewToken(c.Node.Admdvs, ca.RoleProvince, time.Hour)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		c.Federation.JoinToken = tok
+		c.Federation.EnrolURL = "https://" + national.Addr(node.Enrol)
+		c.Federation.CAFingerprint = enrol.Fingerprint(fedCA.Certificate())
+		if mc := national.Parts().Member; mc != nil && mc.Service() != nil {
+			c.Federation.Seeds = []string{mc.Service().Addr()}
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(cfgs))
 	sem := make(chan struct{}, 4)
@@ -103,12 +119,7 @@ func Start(ctx context.Context, o Options) (*Federation, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			m, err := link.IssueMaterial(fedCA, cfgs[i].Node.Admdvs, ca.RoleProvince, "127.0.0.1")
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			errs[i] = f.open(ctx, i, cfgs[i], node.Options{Log: o.Log, Material: m})
+			errs[i] = f.open(ctx, i, cfgs[i], node.Options{Log: o.Log})
 		}()
 	}
 	wg.Wait()
