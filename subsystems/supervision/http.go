@@ -1,0 +1,184 @@
+package supervision
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ybfed/ybfed/subsystems/subsystem"
+)
+
+const maxBody = 64 << 20
+
+// routes registers the HTTP API:
+//
+//	POST /supervision/v1/check                      a bill → warnings (3101/3102 style; hospital and admin)
+//	GET  /supervision/v1/rules                      the library in force
+//	POST /supervision/v1/batch                      {period, bills} → run (admin)
+//	POST /supervision/v1/periods/{period}/run       run over the bill source (admin)
+//	GET  /supervision/v1/findings?status=&fixmedins_code=&period=&rule_id=&limit=
+//	GET  /supervision/v1/findings/{id}              finding, events, recovery
+//	POST /supervision/v1/findings/{id}/decide       {action, operator, note, recovery}
+//	GET  /supervision/v1/recoveries?status=
+//	POST /supervision/v1/recoveries/post            hand pending postings to the ledger
+func (s *Service) routes(env subsystem.Env) {
+	for _, r := range []*mux.Router{env.Hospital, env.Admin} {
+		if r != nil {
+			r.HandleFunc("/supervision/v1/check", s.handleCheck).Methods(http.MethodPost)
+			r.HandleFunc("/supervision/v1/rules", s.handleRules).Methods(http.MethodGet)
+		}
+	}
+	r := env.Admin
+	if r == nil {
+		return
+	}
+	r.HandleFunc("/supervision/v1/batch", s.handleBatch).Methods(http.MethodPost)
+	r.HandleFunc("/supervision/v1/periods/{period}/run", s.handleRun).Methods(http.MethodPost)
+	r.HandleFunc("/supervision/v1/findings", s.handleFindings).Methods(http.MethodGet)
+	r.HandleFunc("/supervision/v1/findings/{id:.+}/decide", s.handleDecide).Methods(http.MethodPost)
+	r.HandleFunc("/supervision/v1/findings/{id:.+}", s.handleGet).Methods(http.MethodGet)
+	r.HandleFunc("/supervision/v1/recoveries", s.handleRecoveries).Methods(http.MethodGet)
+	r.HandleFunc("/supervision/v1/recoveries/post", s.handlePost).Methods(http.MethodPost)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Service) fail(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ErrNoRules):
+		code = http.StatusServiceUnavailable
+	case errors.Is(err, ErrNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, ErrTransition), errors.Is(err, ErrOperator):
+		code = http.StatusConflict
+	case errors.Is(err, ErrBadInput):
+		code = http.StatusBadRequest
+	default:
+		s.log.Error("supervision request failed", "err", err)
+	}
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return false
+	}
+	return true
+}
+
+func (s *Service) handleCheck(w http.ResponseWriter, r *http.Request) {
+	var b Bill
+	if !decode(w, r, &b) {
+		return
+	}
+	fs, err := s.PreCheck(r.Context(), &b)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if fs == nil {
+		fs = []Finding{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"result": fs})
+}
+
+func (s *Service) handleRules(w http.ResponseWriter, _ *http.Request) {
+	e := s.rules.Load()
+	if e == nil {
+		s.fail(w, ErrNoRules)
+		return
+	}
+	writeJSON(w, http.StatusOK, Library{Version: e.Version(), Admdvs: e.lib.Admdvs, Rules: e.Rules()})
+}
+
+func (s *Service) handleBatch(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Period string `json:"period"`
+		Bills  []Bill `json:"bills"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	res, err := s.RunBatch(r.Context(), in.Period, in.Bills)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Service) handleRun(w http.ResponseWriter, r *http.Request) {
+	res, err := s.RunPeriod(r.Context(), mux.Vars(r)["period"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Service) handleFindings(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := Filter{Status: q.Get("status"), Fixmedins: q.Get("fixmedins_code"), Period: q.Get("period"), RuleID: q.Get("rule_id")}
+	if l := q.Get("limit"); l != "" {
+		if err := json.Unmarshal([]byte(l), &f.Limit); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit"})
+			return
+		}
+	}
+	out, err := s.Findings(r.Context(), f)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Get(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Service) handleDecide(w http.ResponseWriter, r *http.Request) {
+	var d Decision
+	if !decode(w, r, &d) {
+		return
+	}
+	st, err := s.Decide(r.Context(), mux.Vars(r)["id"], d)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Service) handleRecoveries(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.Recoveries(r.Context(), r.URL.Query().Get("status"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ps)
+}
+
+func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
+	n, err := s.PostPending(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"posted": n})
+}
