@@ -29,6 +29,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/internal/version"
+	"github.com/ybfed/ybfed/node/auditlog"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/reqctx"
 	"github.com/ybfed/ybfed/node/store"
@@ -65,6 +66,8 @@ type Host struct {
 	Metrics prometheus.Registerer
 	// Routers of the node's listeners; Console and Enrol may be nil.
 	Hospital, Internode, Admin, Console, Enrol *mux.Router
+	// Audit is the node's tamper-evident audit log.
+	Audit *auditlog.Log
 	// Node gives access to the running node for wiring.
 	Node *Node
 }
@@ -97,6 +100,7 @@ type Node struct {
 	routers   map[string]*mux.Router
 
 	material *link.Material
+	audit    *auditlog.Log
 	revoked  *ca.RevocationSet
 	keyring  atomic.Pointer[enrol.KeyringFunc]
 
@@ -172,6 +176,9 @@ func New(cfg *config.Config, opts Options) *Node {
 // keyring (national node).
 func (n *Node) SetGossipKeyring(fn enrol.KeyringFunc) { n.keyring.Store(&fn) }
 
+// Audit returns the node's tamper-evident audit log (after Open).
+func (n *Node) Audit() *auditlog.Log { return n.audit }
+
 // Config returns the node's configuration.
 func (n *Node) Config() *config.Config { return n.cfg }
 
@@ -228,6 +235,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.db = db
 	n.AddCheck("store", db.Ping)
+	if n.audit, err = auditlog.Open(ctx, db); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	m, err := n.resolveMaterial(ctx)
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -296,7 +306,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	admin.Handle("/metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg})).Methods(http.MethodGet)
 	n.routers[Hospital].HandleFunc("/healthz", n.healthz).Methods(http.MethodGet)
 
-	h := &Host{Config: n.cfg, Log: n.log, DB: db, Metrics: n.reg, Node: n,
+	h := &Host{Config: n.cfg, Log: n.log, DB: db, Metrics: n.reg, Node: n, Audit: n.audit,
 		Hospital: n.routers[Hospital], Internode: n.routers[Internode], Admin: admin,
 		Console: n.routers[Console], Enrol: n.routers[Enrol]}
 	components := n.opts.Components
@@ -322,6 +332,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 				n.log.Error("server stopped", "listener", name, "err", err)
 			}
 		}()
+	}
+	if _, err := n.audit.Append(ctx, "system", "node.start", n.cfg.Node.Admdvs, version.Get().String()); err != nil {
+		return fmt.Errorf("node: audit: %w", err)
 	}
 	n.log.Info("node listening", "hospital", n.Addr(Hospital), "internode", n.Addr(Internode),
 		"admin", n.Addr(Admin), "console", n.Addr(Console))
