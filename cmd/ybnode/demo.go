@@ -37,6 +37,9 @@ answers /readyz, prints their URLs, and runs until interrupted.`,
 				dir = d
 				defer os.RemoveAll(d)
 			}
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return err
+			}
 			logFile, err := os.Create(filepath.Join(dir, "demo.log"))
 			if err != nil {
 				return err
