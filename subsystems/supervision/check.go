@@ -24,11 +24,13 @@ type Line struct {
 // Bill is one settlement (or a bill about to be settled) with what the
 // rules need of the person and the visit.
 type Bill struct {
-	SetlID    string         `json:"setl_id"` // empty before settlement
-	MdtrtID   string         `json:"mdtrt_id"`
-	PsnNo     string         `json:"psn_no"`
-	Fixmedins string         `json:"fixmedins_code"`
-	MedinsLv  int            `json:"medins_lv"`
+	SetlID    string `json:"setl_id"` // empty before settlement
+	MdtrtID   string `json:"mdtrt_id"`
+	PsnNo     string `json:"psn_no"`
+	Fixmedins string `json:"fixmedins_code"`
+	MedinsLv  int    `json:"medins_lv"`
+	// Doctor is the national code of the billing doctor (bilg_dr_codg).
+	Doctor    string         `json:"bilg_dr_codg,omitempty"`
 	Gender    catalog.Gender `json:"gend"`
 	Birth     catalog.Date   `json:"brdy"`
 	Inpatient bool           `json:"inpatient,omitempty"`
@@ -78,6 +80,7 @@ type Finding struct {
 	MdtrtID   string   `json:"mdtrt_id"`
 	PsnNo     string   `json:"psn_no"`
 	Fixmedins string   `json:"fixmedins_code"`
+	Doctor    string   `json:"bilg_dr_codg,omitempty"`
 	Details   []Detail `json:"judge_result_detail_dtos,omitempty"`
 	// Evidence holds the facts the rule compared.
 	Evidence map[string]string `json:"evidence"`
@@ -91,7 +94,7 @@ func (e *Engine) Check(b *Bill, hist []Episode) []Finding {
 		out = append(out, Finding{
 			ID: r.ID + "/" + billKey(b) + "/" + key, RuleID: r.ID, Kind: r.Kind, RuleName: r.Name,
 			Severity: r.Severity, Block: r.Block, Content: content, Amount: amt,
-			SetlID: b.SetlID, MdtrtID: b.MdtrtID, PsnNo: b.PsnNo, Fixmedins: b.Fixmedins,
+			SetlID: b.SetlID, MdtrtID: b.MdtrtID, PsnNo: b.PsnNo, Fixmedins: b.Fixmedins, Doctor: b.Doctor,
 			Details: det, Evidence: ev,
 		})
 	}
