@@ -2,12 +2,17 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/tjfoc/gmsm/x509"
 
 	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/internal/version"
 	"github.com/ybfed/ybfed/node/console"
 )
@@ -35,6 +40,15 @@ func (cc *ConsoleComponent) Start(ctx context.Context, h *Host) error {
 		return nil
 	}
 	n := h.Node
+	// Sources from the parts Build wired into this node; the demo or an
+	// operator tool may combine further sources later.
+	parts := n.Parts()
+	if parts.Member != nil {
+		cc.Console.SetMembers(console.Combine(gossipMembers{mc: parts.Member, rd: parts.Refdata}, cc.Console.Members()))
+	}
+	if parts.Refdata != nil && cc.Console.RefDataSource() == nil {
+		cc.Console.SetRefData(refdataSource{rd: parts.Refdata})
+	}
 	err := cc.Console.Start(ctx, console.Host{
 		DB: h.DB, Log: h.Log, Metrics: h.Metrics, Router: h.Console,
 		Self:   console.Self{Admdvs: h.Config.Node.Admdvs, Name: h.Config.Node.Name, Role: h.Config.Node.Role},
@@ -100,4 +114,130 @@ func ConsoleDetail(ctx context.Context, n *Node) console.NodeDetail {
 		}
 	}
 	return d
+}
+
+// gossipMembers is the console's view of gossip membership: every member's
+// state, version, readiness and applied reference-data index, and raft
+// roles from the reference-data replicator.
+type gossipMembers struct {
+	mc *memberComponent
+	rd *refdataComponent
+}
+
+var _ console.Members = gossipMembers{}
+
+// Members lists the members gossip knows, one per center (an alive node
+// preferred over a dead one of the same center).
+func (g gossipMembers) Members(context.Context) []console.Member {
+	s := g.mc.Service()
+	if s == nil {
+		return nil
+	}
+	roles := map[string]string{}
+	selfRole := ""
+	if g.rd != nil {
+		if r := g.rd.Replicator(); r != nil {
+			st := r.Status()
+			selfRole = st.State
+			if ids, err := r.Members(); err == nil {
+				for id := range ids {
+					roles[id] = "Nonvoter"
+					if r.IsVoter(id) {
+						roles[id] = "Voter"
+					}
+				}
+			}
+			if st.Leader != "" {
+				roles[st.Leader] = "Leader"
+			}
+		}
+	}
+	now := time.Now()
+	by := map[string]console.Member{}
+	var order []string
+	for _, m := range s.Members() {
+		a := m.Meta.Admdvs
+		if a == "" {
+			continue
+		}
+		alive := m.State == member.StateAlive || m.State == member.StateSuspect
+		cm := console.Member{Admdvs: a, Name: m.Meta.Name, Role: m.Meta.Role, Version: m.Meta.Version,
+			Gossip: string(m.State), Reachable: alive, Ready: m.Meta.Ready && !m.Meta.Leaving,
+			Applied: m.Meta.Applied, HasApplied: true, RaftRole: roles[a], LastSeen: m.Since}
+		if alive {
+			cm.LastSeen = now
+		}
+		if m.Self {
+			cm.RaftRole = selfRole
+		}
+		switch {
+		case m.Meta.Leaving:
+			cm.Problem = "leaving the federation"
+		case alive && !m.Meta.Ready:
+			cm.Problem = "reports not ready in gossip"
+		case !alive:
+			cm.Problem = "gossip state " + string(m.State) + " since " + m.Since.UTC().Format("15:04:05Z")
+		}
+		prev, ok := by[a]
+		if !ok {
+			order = append(order, a)
+		}
+		if !ok || !prev.Reachable && cm.Reachable {
+			by[a] = cm
+		}
+	}
+	out := make([]console.Member, 0, len(order))
+	for _, a := range order {
+		out = append(out, by[a])
+	}
+	return out
+}
+
+// refdataSource is the console's view of the reference-data replicator.
+type refdataSource struct{ rd *refdataComponent }
+
+var _ console.RefData = refdataSource{}
+
+// RefData reports replication state, namespaces and recent rejections.
+func (s refdataSource) RefData(ctx context.Context) (console.RefDataStatus, error) {
+	r := s.rd.Replicator()
+	if r == nil {
+		return console.RefDataStatus{}, errors.New("reference data not started")
+	}
+	st := r.Status()
+	out := console.RefDataStatus{RaftRole: st.State, Leader: st.Leader, AppliedIndex: st.AppliedIndex, CommitIndex: st.CommitIndex, Lag: st.Lag}
+	store := r.Store()
+	nss, err := store.Namespaces(ctx)
+	if err != nil {
+		return out, fmt.Errorf("console: reference data namespaces: %w", err)
+	}
+	for _, ns := range nss {
+		n := console.Namespace{Name: ns.Namespace, Version: int64(ns.Version), Items: int64(ns.Items)}
+		if vs, err := store.Versions(ctx, ns.Namespace); err == nil && len(vs) > 0 {
+			last := vs[len(vs)-1]
+			n.LastPublish, n.Publisher = time.Unix(last.SignedAt, 0), last.Signer
+		}
+		out.Namespaces = append(out.Namespaces, n)
+	}
+	var after uint64
+	for range 10 { // at most 10 pages of 1000
+		rs, err := store.Rejections(ctx, after, 1000)
+		if err != nil {
+			return out, fmt.Errorf("console: reference data rejections: %w", err)
+		}
+		for _, x := range rs {
+			out.Rejections = append(out.Rejections, console.Rejection{Index: x.Index, Namespace: fmt.Sprintf("%s v%d part %d", x.Namespace, x.Version, x.Part),
+				Signer: x.Signer, Reason: x.Reason})
+			after = x.Index
+		}
+		if len(rs) < 1000 {
+			break
+		}
+	}
+	// Newest first, at most 200.
+	slices.Reverse(out.Rejections)
+	if len(out.Rejections) > 200 {
+		out.Rejections = out.Rejections[:200]
+	}
+	return out, nil
 }

@@ -112,11 +112,17 @@ func New(o Options) *Console {
 // SetMembers sets (or with nil removes) the membership source.
 func (c *Console) SetMembers(m Members) { c.srcMu.Lock(); c.members = m; c.srcMu.Unlock() }
 
+// Members returns the membership source in use (nil when none).
+func (c *Console) Members() Members { c.srcMu.RLock(); defer c.srcMu.RUnlock(); return c.members }
+
 // SetDetails sets the source of other centers' details.
 func (c *Console) SetDetails(d Details) { c.srcMu.Lock(); c.details = d; c.srcMu.Unlock() }
 
 // SetRefData sets the reference-data source.
 func (c *Console) SetRefData(r RefData) { c.srcMu.Lock(); c.refdata = r; c.srcMu.Unlock() }
+
+// RefDataSource returns the reference-data source in use (nil when none).
+func (c *Console) RefDataSource() RefData { c.srcMu.RLock(); defer c.srcMu.RUnlock(); return c.refdata }
 
 // SetTraffic sets the settlement traffic source.
 func (c *Console) SetTraffic(t Traffic) { c.srcMu.Lock(); c.traffic = t; c.srcMu.Unlock() }

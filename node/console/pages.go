@@ -131,6 +131,9 @@ func whyNot(g gridRow, membersConnected bool) string {
 		if w := why(m); w != "" {
 			return w
 		}
+		if m.Problem != "" {
+			return m.Problem
+		}
 		return "not ready"
 	}
 	return ""

@@ -55,12 +55,13 @@ func (f *Federation) ConsoleDetails() console.Details { return consoleDetails{f}
 
 // AttachConsole connects c, served by one of the federation's nodes, to
 // the whole federation: a started poller of every node's /readyz (every
-// interval; 0 means 2 s) and every node's detail. The returned poller must
-// be stopped before the federation closes.
+// interval; 0 means 2 s), combined with the membership source c already
+// has (gossip, when the node was built with it), and every node's detail.
+// The returned poller must be stopped before the federation closes.
 func (f *Federation) AttachConsole(ctx context.Context, c *console.Console, interval time.Duration) *console.Poller {
 	p := f.ConsolePoller(console.PollerOptions{Interval: interval})
 	p.Start(ctx)
-	c.SetMembers(p)
+	c.SetMembers(console.Combine(c.Members(), p))
 	c.SetDetails(f.ConsoleDetails())
 	return p
 }
