@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tjfoc/gmsm/gmtls"
+
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/link"
 )
@@ -77,27 +79,36 @@ func readMsg(r io.Reader, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-// serveControl answers one control request from an authenticated peer.
+// controlIdle bounds how long a control session waits for its next request.
+const controlIdle = 30 * time.Second
+
+// serveControl answers the control requests of one session from an
+// authenticated peer, until the peer closes it or stays idle.
 func (s *Service) serveControl(conn net.Conn, peer link.Peer) {
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	var req controlReq
-	if err := readMsg(conn, &req); err != nil {
-		s.log.Debug("control request unreadable", "peer", peer.Admdvs, "err", err)
-		return
+	for {
+		_ = conn.SetDeadline(time.Now().Add(controlIdle))
+		var req controlReq
+		if err := readMsg(conn, &req); err != nil {
+			if !errors.Is(err, io.EOF) {
+				s.log.Debug("control session ended", "peer", peer.Admdvs, "err", err)
+			}
+			return
+		}
+		var resp controlResp
+		if err := s.applyControl(req, peer); err != nil {
+			resp.Error = err.Error()
+			s.log.Warn("keyring operation refused", "op", req.Op, "peer", peer.Admdvs, "err", err)
+		} else if req.Op == keyGet {
+			resp.Keyring = s.ring.Marshal()
+		} else {
+			s.log.Info("keyring changed", "op", req.Op, "by", peer.Admdvs, "key_id", keyID(req.Key).String(),
+				"primary", s.ring.Primary().String())
+		}
+		if err := writeMsg(conn, resp); err != nil {
+			return
+		}
 	}
-	var resp controlResp
-	err := s.applyControl(req, peer)
-	if err != nil {
-		resp.Error = err.Error()
-		s.log.Warn("keyring operation refused", "op", req.Op, "peer", peer.Admdvs, "err", err)
-	} else if req.Op == keyGet {
-		resp.Keyring = s.ring.Marshal()
-	} else {
-		s.log.Info("keyring changed", "op", req.Op, "by", peer.Admdvs, "key_id", keyID(req.Key).String(),
-			"primary", s.ring.Primary().String())
-	}
-	_ = writeMsg(conn, resp)
 }
 
 func (s *Service) applyControl(req controlReq, peer link.Peer) error {
@@ -122,36 +133,61 @@ func (s *Service) applyLocal(op KeyOp, key []byte) error {
 	return fmt.Errorf("unknown keyring operation %q", op)
 }
 
-// control sends one request to a member and returns its answer.
-func (s *Service) control(ctx context.Context, m Member, req controlReq) (controlResp, link.Peer, error) {
-	var resp controlResp
+// controlSession is an open control stream to one member: one GM TLS
+// handshake for any number of requests.
+type controlSession struct {
+	conn *gmtls.Conn
+	peer link.Peer
+}
+
+func (s *Service) openControl(ctx context.Context, m Member) (*controlSession, error) {
 	c, err := link.Dial(ctx, m.Addr, s.cfg.Material, AdmdvsOf(m.Name))
 	if err != nil {
-		return resp, link.Peer{}, err
+		return nil, err
 	}
-	defer c.Close()
 	peer, err := link.PeerOf(c)
 	if err != nil {
-		return resp, peer, err
+		c.Close()
+		return nil, err
 	}
+	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte{controlMagic}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &controlSession{conn: c, peer: peer}, nil
+}
+
+func (cs *controlSession) do(ctx context.Context, req controlReq) (controlResp, error) {
+	var resp controlResp
 	deadline := time.Now().Add(10 * time.Second)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	_ = c.SetDeadline(deadline)
-	if _, err := c.Write([]byte{controlMagic}); err != nil {
-		return resp, peer, err
+	_ = cs.conn.SetDeadline(deadline)
+	if err := writeMsg(cs.conn, req); err != nil {
+		return resp, err
 	}
-	if err := writeMsg(c, req); err != nil {
-		return resp, peer, err
-	}
-	if err := readMsg(c, &resp); err != nil {
-		return resp, peer, err
+	if err := readMsg(cs.conn, &resp); err != nil {
+		return resp, err
 	}
 	if resp.Error != "" {
-		return resp, peer, errors.New(resp.Error)
+		return resp, errors.New(resp.Error)
 	}
-	return resp, peer, nil
+	return resp, nil
+}
+
+func (cs *controlSession) close() { cs.conn.Close() }
+
+// control sends one request to a member and returns its answer.
+func (s *Service) control(ctx context.Context, m Member, req controlReq) (controlResp, link.Peer, error) {
+	cs, err := s.openControl(ctx, m)
+	if err != nil {
+		return controlResp{}, link.Peer{}, err
+	}
+	defer cs.close()
+	resp, err := cs.do(ctx, req)
+	return resp, cs.peer, err
 }
 
 // KeyResult is the outcome of a keyring operation on one member.
@@ -162,62 +198,53 @@ type KeyResult struct {
 
 // InstallKey installs key here and on every live member.
 func (s *Service) InstallKey(ctx context.Context, key []byte) ([]KeyResult, error) {
-	return s.keyOp(ctx, KeyInstall, key)
+	return s.keyOps(ctx, controlReq{Op: KeyInstall, Key: key})
 }
 
 // UseKey makes key the primary here and on every live member; install it
 // everywhere first.
 func (s *Service) UseKey(ctx context.Context, key []byte) ([]KeyResult, error) {
-	return s.keyOp(ctx, KeyUse, key)
+	return s.keyOps(ctx, controlReq{Op: KeyUse, Key: key})
 }
 
 // RemoveKey removes key here and on every live member; make another key
 // primary everywhere first.
 func (s *Service) RemoveKey(ctx context.Context, key []byte) ([]KeyResult, error) {
-	return s.keyOp(ctx, KeyRemove, key)
+	return s.keyOps(ctx, controlReq{Op: KeyRemove, Key: key})
 }
 
 // RotateKey installs a fresh key everywhere, makes it primary everywhere,
-// then removes every other key everywhere; each phase finishes on every
+// then removes every other key everywhere. Each phase finishes on every
 // live member before the next starts, so no two nodes ever lack a common
-// key. It returns the new key's id.
+// key; one control session per member carries all phases, so a rotation
+// costs one handshake per member. It returns the new key's id.
 func (s *Service) RotateKey(ctx context.Context) (KeyID, error) {
 	key, err := GenerateKey()
 	if err != nil {
 		return KeyID{}, err
 	}
-	old := s.ring.Marshal()
-	if _, err := s.InstallKey(ctx, key); err != nil {
-		return KeyID{}, fmt.Errorf("rotate: install: %w", err)
+	ops := []controlReq{{Op: KeyInstall, Key: key}, {Op: KeyUse, Key: key}}
+	s.ring.mu.RLock()
+	for _, rk := range s.ring.keys {
+		ops = append(ops, controlReq{Op: KeyRemove, Key: rk.key})
 	}
-	if _, err := s.UseKey(ctx, key); err != nil {
-		return KeyID{}, fmt.Errorf("rotate: use: %w", err)
-	}
-	prev, err := ParseKeyring(old)
-	if err != nil {
-		return KeyID{}, err
-	}
-	prev.mu.RLock()
-	var olds [][]byte
-	for _, rk := range prev.keys {
-		olds = append(olds, rk.key)
-	}
-	prev.mu.RUnlock()
-	for _, k := range olds {
-		if _, err := s.RemoveKey(ctx, k); err != nil {
-			return KeyID{}, fmt.Errorf("rotate: remove: %w", err)
-		}
+	s.ring.mu.RUnlock()
+	if _, err := s.keyOps(ctx, ops...); err != nil {
+		return KeyID{}, fmt.Errorf("rotate: %w", err)
 	}
 	return keyID(key), nil
 }
 
-// keyOp applies op locally, then on every live member (8 at a time).
-func (s *Service) keyOp(ctx context.Context, op KeyOp, key []byte) ([]KeyResult, error) {
+// controlConcurrency bounds simultaneous handshakes of a keyring
+// operation, so the CPU they take never starves failure detection.
+const controlConcurrency = 4
+
+// keyOps runs ops in order, each as one phase: applied here, then on every
+// live member; a phase must succeed everywhere before the next starts.
+// It returns the results of the last phase run.
+func (s *Service) keyOps(ctx context.Context, ops ...controlReq) ([]KeyResult, error) {
 	if s.self.Role != ca.RoleNational {
 		return nil, ErrNotNational
-	}
-	if err := s.applyLocal(op, key); err != nil {
-		return nil, fmt.Errorf("keyring %s: %w", op, err)
 	}
 	var targets []Member
 	for _, m := range s.Members() {
@@ -226,33 +253,68 @@ func (s *Service) keyOp(ctx context.Context, op KeyOp, key []byte) ([]KeyResult,
 		}
 	}
 	results := make([]KeyResult, len(targets))
-	sem := make(chan struct{}, 8)
+	sessions := make([]*controlSession, len(targets))
+	defer func() {
+		for _, cs := range sessions {
+			if cs != nil {
+				cs.close()
+			}
+		}
+	}()
+	sem := make(chan struct{}, controlConcurrency)
 	var wg sync.WaitGroup
 	for i, m := range targets {
+		results[i].Member = m.Name
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i].Member = m.Name
-			if _, _, err := s.control(ctx, m, controlReq{Op: op, Key: key}); err != nil {
+			cs, err := s.openControl(ctx, m)
+			if err != nil {
 				results[i].Error = err.Error()
+				return
 			}
+			sessions[i] = cs
 		}()
 	}
 	wg.Wait()
+	if err := failed("connect", results); err != nil {
+		return results, err
+	}
+	for _, op := range ops {
+		if err := s.applyLocal(op.Op, op.Key); err != nil {
+			return nil, fmt.Errorf("keyring %s: %w", op.Op, err)
+		}
+		for i := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := sessions[i].do(ctx, op); err != nil {
+					results[i].Error = err.Error()
+				}
+			}()
+		}
+		wg.Wait()
+		s.log.Info("federation keyring operation", "op", op.Op, "key_id", keyID(op.Key).String(), "members", len(targets))
+		if err := failed(string(op.Op), results); err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+func failed(phase string, results []KeyResult) error {
 	var errs []error
 	for _, r := range results {
 		if r.Error != "" {
 			errs = append(errs, fmt.Errorf("%s: %s", r.Member, r.Error))
 		}
 	}
-	s.log.Info("federation keyring operation", "op", op, "key_id", keyID(key).String(), "members", len(targets),
-		"failed", len(errs))
-	if len(errs) > 0 {
-		return results, fmt.Errorf("keyring %s failed on %d of %d members: %w", op, len(errs), len(targets), errors.Join(errs...))
+	if len(errs) == 0 {
+		return nil
 	}
-	return results, nil
+	return fmt.Errorf("keyring %s failed on %d of %d members: %w", phase, len(errs), len(results), errors.Join(errs...))
 }
 
 // SyncKeyring makes this node's keyring equal to the national node's,

@@ -11,9 +11,10 @@ import (
 
 // TestSoak33 measures a 33-node federation on loopback: convergence,
 // failure detection (dead everywhere and out of every routing table),
-// rejoin after restart, a quiet period without false suspicions, and a
-// key rotation. It runs only with YBFED_SOAK=1 (YBFED_SOAK_QUIET sets the
-// quiet period, default 1m; YBFED_SOAK_KILLS the number of kills, default 5):
+// rejoin after restart, a quiet period without false suspicions, and key
+// rotations. It runs only with YBFED_SOAK=1 (YBFED_SOAK_QUIET sets the
+// quiet period, default 1m; YBFED_SOAK_KILLS the number of kills, default
+// 5; YBFED_SOAK_ROTATIONS the number of rotations, default 3):
 //
 //	YBFED_SOAK=1 go test -run TestSoak33 -v -timeout 30m ./federation/member/
 func TestSoak33(t *testing.T) {
@@ -103,22 +104,38 @@ func TestSoak33(t *testing.T) {
 			median(rejoin).Round(time.Millisecond), slices.Max(rejoin).Round(time.Millisecond))
 	}
 
-	from = c.eventCount()
-	rot := time.Now()
-	if _, err := c.nodes[0].RotateKey(t.Context()); err != nil {
-		t.Fatal(err)
+	rotations := 3
+	if v := os.Getenv("YBFED_SOAK_ROTATIONS"); v != "" {
+		fmt.Sscan(v, &rotations)
 	}
-	took := time.Since(rot)
-	time.Sleep(5 * time.Second) // let any late suspicion surface
-	bad := c.eventsSince(from, EventSuspect, EventDead, EventLeft)
-	say("key rotation across %d nodes: %v, %d suspect/dead events", n, took.Round(time.Millisecond), len(bad))
-	for _, s := range c.running() {
-		if !s.Keyring().Equal(c.nodes[0].Keyring()) {
-			t.Fatalf("%s keyring differs after rotation", s.Name())
+	var bad []observed
+	var rotTook []time.Duration
+	for r := 0; r < rotations; r++ {
+		from = c.eventCount()
+		rot := time.Now()
+		if _, err := c.nodes[0].RotateKey(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(rot)
+		rotTook = append(rotTook, took)
+		time.Sleep(5 * time.Second) // let any late suspicion surface
+		evs := c.eventsSince(from, EventSuspect, EventDead, EventLeft)
+		bad = append(bad, evs...)
+		say("key rotation %d across %d nodes: %v, %d suspect/dead events", r+1, n, took.Round(time.Millisecond), len(evs))
+		for _, o := range evs {
+			t.Logf("  %s saw %s %s at +%v", o.by, o.ev.Member.Name, o.ev.Kind, o.ev.At.Sub(rot).Round(time.Millisecond))
+		}
+		for _, s := range c.running() {
+			if !s.Keyring().Equal(c.nodes[0].Keyring()) {
+				t.Fatalf("%s keyring differs after rotation", s.Name())
+			}
+		}
+		if err := c.convergedErr(); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if err := c.convergedErr(); err != nil {
-		t.Fatal(err)
+	if len(rotTook) > 0 {
+		say("key rotation: median %v", median(rotTook).Round(time.Millisecond))
 	}
 	if out := os.Getenv("YBFED_SOAK_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(report.String()), 0o644); err != nil {
