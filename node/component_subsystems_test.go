@@ -1,0 +1,129 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ybfed/ybfed/node/config"
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/node/store/storetest"
+	"github.com/ybfed/ybfed/subsystems/credit"
+	"github.com/ybfed/ybfed/subsystems/supervision"
+)
+
+func postJSON(t *testing.T, srv *httptest.Server, path string, body, out any) int {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.Client().Post(srv.URL+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode == 200 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s: %v %s", path, err, raw)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestBusinessSubsystems starts payment, supervision and credit as node
+// components and follows a finding from a batch run through review into
+// the institution's and the doctor's credit.
+func TestBusinessSubsystems(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		b, err := NewBusiness(BusinessOptions{
+			DRGTables:   "../subsystems/payment/testdata/drg_tables.json",
+			DIPTables:   "../subsystems/payment/testdata/dip_tables.json",
+			Rules:       "../subsystems/supervision/testdata/rules.json",
+			CreditModel: "../subsystems/credit/testdata/model.json",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &Host{Config: &config.Config{Node: config.Identity{Admdvs: "440100"}}, DB: db, Hospital: mux.NewRouter(), Admin: mux.NewRouter()}
+		comps := b.Components()
+		for _, c := range comps {
+			if err := c.Ready(ctx); err == nil {
+				t.Fatalf("%s ready before start", c.Name())
+			}
+			if err := c.Start(ctx, h); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Ready(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() {
+			for i := len(comps) - 1; i >= 0; i-- {
+				_ = comps[i].Stop(context.Background())
+			}
+		})
+		hosp, admin := httptest.NewServer(h.Hospital), httptest.NewServer(h.Admin)
+		defer hosp.Close()
+		defer admin.Close()
+
+		var g struct{ DRG struct{ DRG string } }
+		if code := postJSON(t, hosp, "/payment/v1/group", map[string]any{"setl_id": "S1", "age": 66, "main_diag": "I21.000", "main_oprn": "36.0601", "dscg_date": "2026-11-03"}, &g); code != 200 || g.DRG.DRG != "FM15" {
+			t.Fatalf("group on the hospital listener: %d %+v", code, g)
+		}
+		if code := postJSON(t, hosp, "/supervision/v1/batch", map[string]any{}, nil); code != http.StatusNotFound && code != http.StatusMethodNotAllowed {
+			t.Fatalf("batch reachable on the hospital listener: %d", code)
+		}
+		bill := supervision.Bill{SetlID: "S9", MdtrtID: "M9", PsnNo: "P9", Fixmedins: "H44010600001", MedinsLv: 3, Doctor: "D440106000001",
+			Gender: 1, Birth: 19600510, SetlDate: 20261110, Diagnoses: []string{"I10.X00"},
+			Lines: []supervision.Line{{FeedetlSn: "1", Code: "XA10BAA001A001010100001", Date: 20261110, Qty: 20000, Price: 1230, Amount: 2460}}}
+		var run supervision.RunResult
+		if code := postJSON(t, admin, "/supervision/v1/batch", map[string]any{"period": "2026-11", "bills": []supervision.Bill{bill}}, &run); code != 200 || run.Findings != 1 {
+			t.Fatalf("batch: %d %+v", code, run)
+		}
+		fs, err := b.Supervision.Findings(ctx, supervision.Filter{})
+		if err != nil || len(fs) != 1 {
+			t.Fatal(err, fs)
+		}
+		path := "/supervision/v1/findings/" + url.PathEscape(fs[0].ID) + "/decide"
+		if postJSON(t, admin, path, supervision.Decision{Action: supervision.ActionReview, Operator: "wang"}, nil) != 200 ||
+			postJSON(t, admin, path, supervision.Decision{Action: supervision.ActionConfirm, Operator: "li"}, nil) != 200 {
+			t.Fatal("workflow")
+		}
+		if code := postJSON(t, admin, "/credit/v1/periods/2026-11/evaluate", nil, nil); code != 200 {
+			t.Fatalf("evaluate: %d", code)
+		}
+		hist, err := b.Credit.History(ctx, credit.SubjectInstitution, "H44010600001")
+		if err != nil || len(hist) != 1 || hist[0].Score != 990 || hist[0].Explanation[0].Evidence != "supervision:"+fs[0].ID {
+			t.Fatalf("institution credit: %v %+v", err, hist)
+		}
+		doc, err := b.Credit.History(ctx, credit.SubjectDoctor, "D440106000001")
+		if err != nil || len(doc) != 1 || doc[0].Points != 1 {
+			t.Fatalf("doctor credit: %v %+v", err, doc)
+		}
+		// Evaluating again does not count the finding twice.
+		if code := postJSON(t, admin, "/credit/v1/periods/2026-11/evaluate", nil, nil); code != 200 {
+			t.Fatalf("evaluate again: %d", code)
+		}
+		if hist, _ = b.Credit.History(ctx, credit.SubjectInstitution, "H44010600001"); hist[0].Score != 990 {
+			t.Fatalf("re-evaluation %+v", hist)
+		}
+	})
+}
+
+func TestNewBusinessBadPath(t *testing.T) {
+	if _, err := NewBusiness(BusinessOptions{Rules: "testdata/no-such-rules.json"}); err == nil {
+		t.Fatal("missing rule file accepted")
+	}
+}
