@@ -75,7 +75,12 @@ func TestSoakNationalCatalogue33Nodes(t *testing.T) {
 		}
 	}
 	t0 := time.Now()
-	c := newCluster(t, voters, others, nil)
+	c := newCluster(t, voters, others, func(cfg *Config) {
+		// 33 nodes share one machine and one disk: no fsync per log write,
+		// and timeouts that tolerate a starved scheduler.
+		cfg.NoSync = os.Getenv("YBFED_SOAK_SYNC") != "1"
+		cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 5*time.Second, 5*time.Second, 4*time.Second
+	})
 	t.Logf("%d nodes up in %s", len(c.running()), time.Since(t0).Round(time.Millisecond))
 	nat := signerFor(t, c.ca, national)
 	all := catalog.Generate(1, catalog.Scale(scale))

@@ -60,8 +60,15 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	HeartbeatTimeout  time.Duration
 	ElectionTimeout   time.Duration
+	// LeaderLeaseTimeout is how long a leader stays without hearing from a
+	// quorum; default half the heartbeat timeout.
+	LeaderLeaseTimeout time.Duration
 	// ApplyTimeout bounds one raft.Apply on the leader; default 30s.
 	ApplyTimeout time.Duration
+	// NoSync skips the fsync of every raft log write. Only for many nodes
+	// sharing one disk (the single-machine demo): a crash may lose the tail
+	// of the log, which the node then fetches again from the leader.
+	NoSync bool
 }
 
 // Replicator is one node's member of the reference-data raft group.
@@ -159,7 +166,7 @@ func Open(ctx context.Context, cfg Config) (r *Replicator, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("refdata snapshots: %w", err)
 	}
-	r.boltDB, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
+	r.boltDB, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db"), NoSync: cfg.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("refdata raft log: %w", err)
 	}
@@ -205,6 +212,9 @@ func Open(ctx context.Context, cfg Config) (r *Replicator, err error) {
 	}
 	if cfg.ElectionTimeout > 0 {
 		rc.ElectionTimeout = cfg.ElectionTimeout
+	}
+	if cfg.LeaderLeaseTimeout > 0 {
+		rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
 	}
 	r.raft, err = raft.NewRaft(rc, r.fsm, r.boltDB, r.boltDB, snaps, r.trans)
 	if err != nil {
