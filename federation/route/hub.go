@@ -328,7 +328,7 @@ func (h *Hub) reverse(ctx context.Context, req *Request) (*Reply, error) {
 				return fmt.Errorf("hub journal %s: %w", om, err)
 			}
 			return nil
-		case row.fixmedins != req.FixmedinsCode || row.treatment != req.Treatment:
+		case row.fixmedins != req.FixmedinsCode || settlement.Province(row.treatment) != settlement.Province(req.Treatment):
 			return errForeign
 		case row.status == hubPending || row.status == hubDone:
 			return h.setStatus(ctx, tx, om, hubReversing, row.reply)

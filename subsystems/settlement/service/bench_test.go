@@ -21,7 +21,7 @@ import (
 // benchVisits prepares n outpatient visits with priced fee details
 // (example2207's lines) directly in the treatment node's store, spread
 // over persons, and returns their ids.
-func benchVisits(b *testing.B, n *testNode, h *hospClient, persons []SeedPerson, count int) []string {
+func benchVisits(b testing.TB, n *testNode, h *hospClient, persons []SeedPerson, count int) []string {
 	b.Helper()
 	ctx := context.Background()
 	priced, err := settlement.Price(benchLines("X", "P"), n.svc.cat)

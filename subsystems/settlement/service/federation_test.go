@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -153,7 +154,7 @@ func startFed(tb testing.TB, kind store.Kind, timeout time.Duration, insuredOpt 
 
 	hubMat := material(tb, route.NationalAdmdvs, ca.RoleNational)
 	f.hubDB = storetest.Open(tb, kind)
-	hub, err := route.NewHub(route.HubOptions{DB: f.hubDB, Material: hubMat, Directory: f.dir, Timeout: timeout})
+	hub, err := route.NewHub(route.HubOptions{DB: f.hubDB, Material: hubMat, Directory: f.dir, Timeout: timeout, Log: testLog()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -193,4 +194,11 @@ func startFed(tb testing.TB, kind store.Kind, timeout time.Duration, insuredOpt 
 	tb.Cleanup(client.Close)
 	f.treat = startNode(tb, storetest.Open(tb, kind), Options{Admdvs: "110000", Router: client, RouteTimeout: timeout})
 	return f
+}
+
+func testLog() *slog.Logger {
+	if os.Getenv("YBFED_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }

@@ -1,0 +1,202 @@
+package service
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ybfed/ybfed/internal/fen"
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/subsystems/settlement"
+)
+
+var faultN = flag.Int("settlement.faults", 24, "routed settlements in TestRoutedFaults (use ≥ 10000 for the long run)")
+
+// TestRoutedFaults sends routed settlements from concurrent hospital
+// clients while the insured node's answers are delayed past the deadline
+// and its listener is stopped and restarted. Afterwards every settlement
+// exists on the treatment node, the hub and the insured node or on none;
+// every answer the hospital got agrees with that; ledgers balance to the
+// fen; accumulators equal the sum of what was settled; and the monthly
+// statements agree with both provinces.
+func TestRoutedFaults(t *testing.T) {
+	ctx := context.Background()
+	n := *faultN
+	f := startFed(t, store.SQLite, 4*time.Second, Options{})
+	seeded, err := f.insured.svc.Seed(ctx, 12, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHospital(t, f.treat, "H11010500123", "110105", settlement.Level3)
+	ids := benchVisits(t, f.treat, h, seeded.Persons, n)
+
+	stop := make(chan struct{})
+	var chaos sync.WaitGroup
+	chaos.Add(1)
+	go func() {
+		defer chaos.Done()
+		rng := rand.New(rand.NewPCG(1, 2))
+		down := false
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(300+rng.IntN(500)) * time.Millisecond):
+			}
+			switch rng.IntN(6) {
+			case 0:
+				f.insuredIn.delay.Store(int64(6 * time.Second)) // answers lost
+			case 1:
+				if !down {
+					f.insuredLn.stop()
+					down = true
+				}
+			default:
+				f.insuredIn.delay.Store(0)
+				if down {
+					f.insuredLn.start(t)
+					down = false
+				}
+			}
+		}
+	}()
+
+	answers := make([]int, n) // infcode per settlement
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				p := seeded.Persons[i%len(seeded.Persons)]
+				msgid := fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000)
+				var r settlement.Response
+				for try := 0; try < 5; try++ { // a hospital retries "not settled" with the same msgid
+					r, _ = h.call(t, "2207", msgid, p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
+					if r.Infcode == 0 || !strings.Contains(r.ErrMsg, "retry later with the same msgid") {
+						break
+					}
+					time.Sleep(300 * time.Millisecond)
+				}
+				answers[i] = r.Infcode
+				time.Sleep(50 * time.Millisecond)
+				if r.Infcode != 0 {
+					t.Logf("%s: %s", msgid, r.ErrMsg)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	chaos.Wait()
+	f.insuredIn.delay.Store(0)
+	f.insuredLn.stop()
+	f.insuredLn.start(t)
+	f.insuredIn.wg.Wait()
+
+	// Queued reversals drain once everything is up.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		_, errA := f.treat.svc.ResolvePending(ctx)
+		_, errH := f.hub.ResolvePending(ctx)
+		if errA == nil && errH == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reversals still pending: %v / %v", errA, errH)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	settled := func(db *store.DB, role string) map[string]fen.Fen {
+		rows, err := db.Query(ctx, `SELECT msgid, fund_pay + acct_pay FROM stl_setl WHERE role = ? AND status = 'settled'`, role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]fen.Fen{}
+		for rows.Next() {
+			var m string
+			var v int64
+			if err := rows.Scan(&m, &v); err != nil {
+				t.Fatal(err)
+			}
+			out[m] = fen.Fen(v)
+		}
+		return out
+	}
+	atTreat, atInsured := settled(f.treat.db, roleTreatment), settled(f.insured.db, roleInsured)
+	items, err := f.hub.Items(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atHub := map[string]fen.Fen{}
+	for _, it := range items {
+		atHub[it.Msgid] = it.Amount()
+	}
+	ok := 0
+	for i := 0; i < n; i++ {
+		msgid := fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000)
+		a, inA := atTreat[msgid]
+		b, inB := atInsured[msgid]
+		c, inH := atHub[msgid]
+		if inA != inB || inA != inH || a != b || a != c {
+			t.Errorf("%s: treatment %v %s, insured %v %s, hub %v %s", msgid, inA, a, inB, b, inH, c)
+		}
+		if (answers[i] == 0) != inA {
+			t.Errorf("%s: hospital got infcode %d, settled %v", msgid, answers[i], inA)
+		}
+		if inA {
+			ok++
+		}
+	}
+	if len(atTreat) != ok || len(atInsured) != ok || len(atHub) != ok {
+		t.Errorf("settlements: treatment %d, insured %d, hub %d, expected %d", len(atTreat), len(atInsured), len(atHub), ok)
+	}
+	t.Logf("%d of %d settled under faults", ok, n)
+
+	for _, node := range []*testNode{f.treat, f.insured} {
+		if err := node.svc.CheckLedger(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	balT, _ := f.treat.svc.Balances(ctx)
+	balI, _ := f.insured.svc.Balances(ctx)
+	var hubSum fen.Fen
+	for _, v := range atHub {
+		hubSum += v
+	}
+	if balT["recv:440000"] != hubSum || -balI["payb:110000"] != hubSum {
+		t.Errorf("receivable %s, payable %s, hub %s", balT["recv:440000"], -balI["payb:110000"], hubSum)
+	}
+	// Accumulators equal the sum of what stayed settled.
+	for _, p := range seeded.Persons {
+		var cnt int
+		var fund int64
+		if err := f.insured.db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(fund_pay), 0) FROM stl_setl WHERE psn_no = ? AND status = 'settled'`, p.PsnNo).Scan(&cnt, &fund); err != nil {
+			t.Fatal(err)
+		}
+		acc, _ := f.insured.svc.Accumulators(ctx, p.PsnNo, p.Insutype)
+		if acc.SettlementCount != cnt || acc.FundPaySumamt != fen.Fen(fund) {
+			t.Errorf("%s: accumulators count %d fund %s, settled %d / %s", p.PsnNo, acc.SettlementCount, acc.FundPaySumamt, cnt, fen.Fen(fund))
+		}
+	}
+	run, err := f.hub.Clear(ctx, "2024-03", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok > 0 {
+		checkStatements(t, f, run, "2024-03")
+	}
+}
