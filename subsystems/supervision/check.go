@@ -87,7 +87,8 @@ type Finding struct {
 }
 
 // Check runs every rule on one bill; hist holds the person's earlier
-// inpatient stays (for re-admission). Findings come out in rule order.
+// inpatient stays (for re-admission). Findings come out sorted by rule
+// id, each rule's in bill order.
 func (e *Engine) Check(b *Bill, hist []Episode) []Finding {
 	var out []Finding
 	add := func(r *Rule, key, content string, amt fen.Fen, det []Detail, ev map[string]string) {
@@ -261,6 +262,9 @@ func (e *Engine) Check(b *Bill, hist []Episode) []Finding {
 			add(r, "", fmt.Sprintf("费用发生在参保期（%s至%s）之外", b.InsuredFrom, b.InsuredTo),
 				amt, det, map[string]string{"insured_from": b.InsuredFrom.String(), "insured_to": b.InsuredTo.String()})
 		}
+	}
+	if len(out) > 1 {
+		sort.SliceStable(out, func(i, j int) bool { return out[i].RuleID < out[j].RuleID })
 	}
 	return out
 }

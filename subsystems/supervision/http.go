@@ -15,6 +15,7 @@ const maxBody = 64 << 20
 // routes registers the HTTP API:
 //
 //	POST /supervision/v1/check                      a bill → warnings (3101/3102 style; hospital and admin)
+//	POST /supervision/v1/3101, /3102                NHSA 3101/3102 input → {"result": [...]} (hospital and admin)
 //	GET  /supervision/v1/rules                      the library in force
 //	POST /supervision/v1/batch                      {period, bills} → run (admin)
 //	POST /supervision/v1/periods/{period}/run       run over the bill source (admin)
@@ -28,6 +29,7 @@ func (s *Service) routes(env subsystem.Env) {
 		if r != nil {
 			r.HandleFunc("/supervision/v1/check", s.handleCheck).Methods(http.MethodPost)
 			r.HandleFunc("/supervision/v1/rules", s.handleRules).Methods(http.MethodGet)
+			r.HandleFunc("/supervision/v1/{infno:3101|3102}", s.handle3101).Methods(http.MethodPost)
 		}
 	}
 	r := env.Admin
@@ -181,4 +183,19 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"posted": n})
+}
+
+func (s *Service) handle3101(w http.ResponseWriter, r *http.Request) {
+	var in Input3101
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	if err := dec.Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	res, err := s.Check3101(r.Context(), &in)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"result": res})
 }

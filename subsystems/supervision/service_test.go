@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -132,6 +133,20 @@ func TestServiceWorkflow(t *testing.T) {
 		if code := call(t, srv, "POST", "/supervision/v1/check", pre, &chk); code != 200 || len(chk.Result) != 1 ||
 			chk.Result[0].RuleID != "R007" || chk.Result[0].Evidence["prev_setl_id"] != "S2" {
 			t.Fatalf("pre-check: %d %+v", code, chk)
+		}
+
+		// The NHSA 3102 form of the same check.
+		raw, err := os.ReadFile("testdata/3102_request.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req3102 any
+		if err := json.Unmarshal(raw, &req3102); err != nil {
+			t.Fatal(err)
+		}
+		var out3102 struct{ Result []Result3101 }
+		if code := call(t, srv, "POST", "/supervision/v1/3102", req3102, &out3102); code != 200 || len(out3102.Result) != 3 {
+			t.Fatalf("3102: %d %+v", code, out3102)
 		}
 
 		var fs []Stored
