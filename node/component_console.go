@@ -42,12 +42,11 @@ func (cc *ConsoleComponent) Start(ctx context.Context, h *Host) error {
 	n := h.Node
 	// Sources from the parts Build wired into this node; the demo or an
 	// operator tool may combine further sources later.
-	parts := n.Parts()
-	if parts.Member != nil {
-		cc.Console.SetMembers(console.Combine(gossipMembers{mc: parts.Member, rd: parts.Refdata}, cc.Console.Members()))
+	if m := ConsoleMembers(n); m != nil {
+		cc.Console.SetMembers(console.Combine(m, cc.Console.Members()))
 	}
-	if parts.Refdata != nil && cc.Console.RefDataSource() == nil {
-		cc.Console.SetRefData(refdataSource{rd: parts.Refdata})
+	if r := ConsoleRefData(n); r != nil && cc.Console.RefDataSource() == nil {
+		cc.Console.SetRefData(r)
 	}
 	err := cc.Console.Start(ctx, console.Host{
 		DB: h.DB, Log: h.Log, Metrics: h.Metrics, Router: h.Console,
@@ -114,6 +113,26 @@ func ConsoleDetail(ctx context.Context, n *Node) console.NodeDetail {
 		}
 	}
 	return d
+}
+
+// ConsoleMembers is the console's membership source over the gossip
+// membership of n (built with Build), or nil when n has none.
+func ConsoleMembers(n *Node) console.Members {
+	p := n.Parts()
+	if p.Member == nil {
+		return nil
+	}
+	return gossipMembers{mc: p.Member, rd: p.Refdata}
+}
+
+// ConsoleRefData is the console's reference-data source over n's
+// replicator, or nil when n has none.
+func ConsoleRefData(n *Node) console.RefData {
+	p := n.Parts()
+	if p.Refdata == nil {
+		return nil
+	}
+	return refdataSource{rd: p.Refdata}
 }
 
 // gossipMembers is the console's view of gossip membership: every member's

@@ -212,27 +212,39 @@ func (c *Console) Start(ctx context.Context, h Host) error {
 	return nil
 }
 
-// seed creates the first admin when asked to and no user exists.
+// seed creates the admin of Options.SeedAdmin.
 func (c *Console) seed(ctx context.Context) error {
 	if c.opts.SeedAdmin == "" {
 		return nil
 	}
+	pw, err := c.SeedAdmin(ctx, c.opts.SeedAdmin)
+	c.seeded = pw
+	return err
+}
+
+// SeedAdmin creates admin name with a random password, returned, when the
+// node has no console user yet (the demo's first login); it returns "" and
+// no error when users exist. The admin is a national admin at the national
+// center and a province admin elsewhere. Call it after Start.
+func (c *Console) SeedAdmin(ctx context.Context, name string) (string, error) {
+	if c.users == nil {
+		return "", errors.New("console: not started")
+	}
 	n, err := c.users.Count(ctx)
 	if err != nil || n > 0 {
-		return err
+		return "", err
 	}
-	u := User{Name: c.opts.SeedAdmin, Role: RoleNationalAdmin, Admdvs: c.host.Self.Admdvs}
+	u := User{Name: name, Role: RoleNationalAdmin, Admdvs: c.host.Self.Admdvs}
 	if c.host.Self.Admdvs != centers.NationalAdmdvs {
 		u.Role = RoleProvinceAdmin
 	}
 	pw := GeneratePassword()
 	if err := c.users.Add(ctx, u, pw); err != nil {
-		return fmt.Errorf("console: seed admin: %w", err)
+		return "", fmt.Errorf("console: seed admin: %w", err)
 	}
-	c.seeded = pw
 	c.record(ctx, "system", "user.add", fmt.Sprintf("user=%s role=%s admdvs=%s (seeded)", u.Name, u.Role, u.Admdvs))
 	c.log.Info("console admin created", "user", u.Name)
-	return nil
+	return pw, nil
 }
 
 // Ready reports whether the console can serve.

@@ -74,11 +74,13 @@ func (c *Console) grid(ctx context.Context, src sources) []gridRow {
 		}
 		by[self] = m
 	}
+	// Lag is measured against the furthest applied index any center
+	// reports, comparing like with like (gossip reports lag a little
+	// behind the replicator, equally for every center).
 	var top uint64
 	var haveTop bool
 	if src.refdata != nil {
 		if st, err := src.refdata.RefData(ctx); err == nil {
-			top, haveTop = max(st.CommitIndex, st.AppliedIndex), true
 			if m, ok := by[self]; ok && !m.HasApplied {
 				m.Applied, m.HasApplied, m.RaftRole = st.AppliedIndex, true, st.RaftRole
 				by[self] = m
@@ -86,7 +88,7 @@ func (c *Console) grid(ctx context.Context, src sources) []gridRow {
 		}
 	}
 	for _, m := range by {
-		if m.HasApplied && m.Applied > top {
+		if m.HasApplied && (!haveTop || m.Applied > top) {
 			top, haveTop = m.Applied, true
 		}
 	}
