@@ -176,9 +176,11 @@ func (e *Env) Start(tb testing.TB, o Options) *Federation {
 		if tb.Failed() {
 			f.DumpLogs(ctx, 60)
 		}
+		start := time.Now()
 		if err := e.Docker.RemoveLabelled(ctx, f.label()); err != nil {
 			tb.Errorf("cleanup of federation %s: %v", f.ID, err)
 		}
+		tb.Logf("federation %s removed in %s", f.ID, time.Since(start).Round(time.Millisecond))
 		f.client.CloseIdleConnections()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), o.ReadyTimeout+5*time.Minute)
@@ -238,7 +240,7 @@ func (f *Federation) start(ctx context.Context) error {
 	if err := f.WaitHealthy(ctx, f.National, 2*time.Minute); err != nil {
 		return err
 	}
-	tokens, err := f.joinTokens(f.Provinces)
+	tokens, err := f.joinTokens(ctx, f.Provinces)
 	if err != nil {
 		return err
 	}
@@ -246,9 +248,20 @@ func (f *Federation) start(ctx context.Context) error {
 		if err := f.writeConfig(p, tokens[p.Admdvs]); err != nil {
 			return err
 		}
-		if err := f.create(ctx, p); err != nil {
-			return err
-		}
+	}
+	// The provinces start together, as independent hosts would.
+	errs := make([]error, len(f.Provinces))
+	var wg sync.WaitGroup
+	for i, p := range f.Provinces {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f.create(ctx, p)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	return f.WaitReady(ctx, f.opts.ReadyTimeout, f.Nodes()...)
 }
@@ -311,10 +324,38 @@ func (f *Federation) writeConfig(n *Node, token string) error {
 	return os.WriteFile(filepath.Join(n.Dir, "etc", "node.yaml"), b, 0o644)
 }
 
-// joinTokens opens the national node's CA from its bind-mounted data
-// directory and makes one province token per node; it also records the CA
-// fingerprint the provinces check.
-func (f *Federation) joinTokens(ps []*Node) (map[string]string, error) {
+// joinTokens makes one province token per node with `ybnode ca token`
+// run inside the national node's container (the operation lands in the
+// national node's audit log). A binary without that command gets its
+// tokens from the national CA directory opened here through the bind
+// mount. It also records the CA fingerprint the provinces check.
+func (f *Federation) joinTokens(ctx context.Context, ps []*Node) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range ps {
+		res, err := f.Exec(ctx, f.National, "ca", "token", "--config", ContainerConfig,
+			"--admdvs", p.Admdvs, "--role", string(ca.RoleProvince), "--ttl", "1h", "--json")
+		if err != nil {
+			if strings.Contains(err.Error(), "unknown") {
+				return f.joinTokensFromDir(ps)
+			}
+			return nil, fmt.Errorf("join token for %s: %w", p.Admdvs, err)
+		}
+		var tok struct {
+			Token         string `json:"token"`
+			CAFingerprint string `json:"ca_fingerprint"`
+		}
+		if err := json.Unmarshal([]byte(res), &tok); err != nil || tok.Token == "" || tok.CAFingerprint == "" {
+			return nil, fmt.Errorf("join token for %s: unexpected answer of ybnode ca token (%v)", p.Admdvs, err)
+		}
+		out[p.Admdvs] = tok.Token
+		f.caFP = tok.CAFingerprint
+	}
+	return out, nil
+}
+
+// joinTokensFromDir makes the tokens with the national CA opened from its
+// bind-mounted data directory.
+func (f *Federation) joinTokensFromDir(ps []*Node) (map[string]string, error) {
 	caDir := filepath.Join(f.National.DataDir(), "ca")
 	pass, err := os.ReadFile(filepath.Join(caDir, "passphrase"))
 	if err != nil {
@@ -431,9 +472,39 @@ func (f *Federation) Heal(ctx context.Context, n *Node) error {
 	return nil
 }
 
-// Exec runs the node binary inside the node's container (no shell there).
+// Exec runs the node binary inside the node's container (no shell there)
+// and returns its standard output.
 func (f *Federation) Exec(ctx context.Context, n *Node, args ...string) (string, error) {
 	return f.Docker().Run(ctx, append([]string{"exec", n.Container, ContainerBinary}, args...)...)
+}
+
+// ExecInput is Exec with stdin (a password, say; never logged).
+func (f *Federation) ExecInput(ctx context.Context, n *Node, stdin []byte, args ...string) (string, error) {
+	return f.Docker().RunInput(ctx, stdin, append([]string{"exec", "-i", n.Container, ContainerBinary}, args...)...)
+}
+
+// Networks lists the networks a node's container is attached to.
+func (f *Federation) Networks(ctx context.Context, n *Node) ([]string, error) {
+	out, err := f.Docker().Run(ctx, "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", n.Container)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
+}
+
+// Others returns every node but the given ones.
+func (f *Federation) Others(skip ...*Node) []*Node {
+	var out []*Node
+next:
+	for _, n := range f.Nodes() {
+		for _, s := range skip {
+			if n == s {
+				continue next
+			}
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // DumpLogs writes the last lines of every container's log to the test log.

@@ -62,7 +62,7 @@ func (f *Federation) startPostgres(ctx context.Context, network string) (*Postgr
 	_, _ = rand.Read(pw[:])
 	p := &Postgres{Container: f.name("pg"), Password: hex.EncodeToString(pw[:]), f: f}
 	args := []string{"run", "-d", "--name", p.Container, "--network", network, "--network-alias", PostgresHost,
-		"-p", "127.0.0.1::5432", "--user", "postgres", "--stop-timeout", "30", "-e", "YBFED_PG_PASSWORD=" + p.Password}
+		"-p", "127.0.0.1::5432", "--user", "postgres", "--stop-signal", "SIGINT", "--stop-timeout", "30", "-e", "YBFED_PG_PASSWORD=" + p.Password}
 	args = append(args, f.labels()...)
 	args = append(args, f.opts.Postgres, "/bin/sh", "-c", postgresScript)
 	start := time.Now()
@@ -101,7 +101,8 @@ func (p *Postgres) Wait(ctx context.Context, within time.Duration) error {
 	})
 }
 
-// Stop stops the server gracefully.
+// Stop stops the server with a fast shutdown (SIGINT: sessions are ended,
+// committed data kept).
 func (p *Postgres) Stop(ctx context.Context) error {
 	_, err := p.f.Docker().Run(ctx, "stop", "-t", "30", p.Container)
 	return err
@@ -124,16 +125,14 @@ func (p *Postgres) Open() (*sql.DB, error) {
 }
 
 // Snapshot is the content of a database: for each table of the public
-// schema, the MD5 of each row's text form.
+// schema, how many rows have each MD5 of a row's text form.
 type Snapshot map[string]map[string]int
 
-// Rows counts the rows of every table.
-func (s Snapshot) Rows() int {
+// Rows counts the rows of the named table.
+func (s Snapshot) Rows(table string) int {
 	n := 0
-	for _, t := range s {
-		for _, c := range t {
-			n += c
-		}
+	for _, c := range s[table] {
+		n += c
 	}
 	return n
 }
@@ -188,32 +187,27 @@ func (p *Postgres) Snapshot(ctx context.Context) (Snapshot, error) {
 	return s, nil
 }
 
-// Lost lists what before holds and after does not: whole tables, and rows
-// of tables not named in mutable (tables whose rows may legitimately
+// Lost lists what before holds and after does not: whole tables, and the
+// rows of the durable tables named (append-only records such as the audit
+// log, which no restart may lose; rows of other tables may legitimately
 // change, such as membership state).
-func Lost(before, after Snapshot, mutable ...string) []string {
-	mut := map[string]bool{}
-	for _, t := range mutable {
-		mut[t] = true
-	}
+func Lost(before, after Snapshot, durable ...string) []string {
 	var out []string
-	for t, rows := range before {
-		got, ok := after[t]
-		if !ok {
+	for t := range before {
+		if _, ok := after[t]; !ok {
 			out = append(out, "table "+t)
-			continue
 		}
-		if mut[t] {
-			continue
-		}
-		missing := 0
-		for h, c := range rows {
-			if got[h] < c {
-				missing += c - got[h]
+	}
+	for _, t := range durable {
+		missing, rows := 0, 0
+		for h, c := range before[t] {
+			rows += c
+			if got := after[t][h]; got < c {
+				missing += c - got
 			}
 		}
 		if missing > 0 {
-			out = append(out, fmt.Sprintf("%d of %d rows of %s", missing, len(rows), t))
+			out = append(out, fmt.Sprintf("%d of %d rows of %s", missing, rows, t))
 		}
 	}
 	sort.Strings(out)
