@@ -4,24 +4,33 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
+	"github.com/ybfed/ybfed/node/store"
 )
 
-// BenchmarkReplicate50k publishes a 50,000-item drug catalogue version
-// (chunked) through a non-voter to 3 voters + 2 non-voters and waits until
-// all five nodes applied it. Odd iterations add the items, even ones
-// retire them, so every iteration writes 50,000 changes.
-func BenchmarkReplicate50k(b *testing.B) {
+// BenchmarkReplicate publishes a drug catalogue version of 10,000 or
+// 50,000 items (chunked) through a non-voter to 3 voters + 2 non-voters and
+// waits until all five nodes applied it. Odd iterations add the items, even
+// ones retire them, so every iteration writes the same number of changes.
+func BenchmarkReplicate(b *testing.B) {
+	for _, n := range []int{10000, 50000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) { benchReplicate(b, n) })
+	}
+}
+
+func benchReplicate(b *testing.B, n int) {
 	c := newCluster(b, []string{national, beijing, shanghai}, []string{guangdong, sichuan}, nil)
 	nat := signerFor(b, c.ca, national)
-	drugs := catalog.Generate(11, 4)[catalog.Drug]
-	if len(drugs) != 50000 {
+	drugs := catalog.Generate(11, catalog.Scale(catalog.National.Count(catalog.Drug)/n))[catalog.Drug]
+	if len(drugs) != n {
 		b.Fatalf("%d drugs", len(drugs))
 	}
 	adds := catalog.Adds(drugs)
@@ -30,8 +39,8 @@ func BenchmarkReplicate50k(b *testing.B) {
 		retires[i] = catalog.Change{Op: catalog.OpRetire, Item: catalog.Item{Code: drugs[i].Code}}
 	}
 	ctx := context.Background()
+	var took time.Duration
 	b.ResetTimer()
-	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		cs := adds
 		if i%2 == 1 {
@@ -40,15 +49,63 @@ func BenchmarkReplicate50k(b *testing.B) {
 		b.StopTimer()
 		parts := mustSign(b, nat, string(catalog.Drug), uint64(i+1), cs, 0)
 		b.StartTimer()
+		start := time.Now()
 		idx, err := c.node(guangdong).r.PublishAll(ctx, parts)
 		if err != nil {
 			b.Fatal(err)
 		}
 		c.waitAll(idx)
+		took += time.Since(start)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(len(drugs)*b.N)/time.Since(start).Seconds(), "items/s")
-	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(len(drugs)*b.N)/took.Seconds(), "items/s")
+	b.ReportMetric(took.Seconds()/float64(b.N), "s/version")
+}
+
+// BenchmarkLookup measures a local lookup by code in a 50,000-item drug
+// catalogue and reports the median and 99th percentile.
+func BenchmarkLookup(b *testing.B) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Config{Driver: store.SQLite, Path: filepath.Join(b.TempDir(), "n.db")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s, err := OpenStore(ctx, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	authority := newTestCA(b)
+	trust, err := NewTrust(authority.Certificate())
+	if err != nil {
+		b.Fatal(err)
+	}
+	nat := signerFor(b, authority, national)
+	drugs := catalog.Generate(11, 4)[catalog.Drug]
+	parts := mustSign(b, nat, string(catalog.Drug), 1, catalog.Adds(drugs), 0)
+	for i, p := range parts {
+		d, err := p.Encode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res, err := s.apply(ctx, trust, uint64(i+1), d); err != nil || res.Rejected != "" {
+			b.Fatalf("apply: %+v %v", res, err)
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		code := drugs[(i*7919)%len(drugs)].Code
+		t0 := time.Now()
+		if _, _, err := s.Lookup(ctx, string(catalog.Drug), code); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
 
 // TestSoakNationalCatalogue33Nodes replicates the full synthetic national
