@@ -22,13 +22,19 @@ import (
 type ConsoleComponent struct {
 	// Console is the console served; set its data sources at any time.
 	Console *console.Console
+	// Traffic records the settlements of this node's hospital API (and
+	// whatever else is fed to it, such as the hub's relays); it is the
+	// console's traffic source unless another was set.
+	Traffic *console.TrafficRecorder
 	started bool
 }
 
 var _ Component = (*ConsoleComponent)(nil)
 
 // NewConsole wraps c as a node component.
-func NewConsole(c *console.Console) *ConsoleComponent { return &ConsoleComponent{Console: c} }
+func NewConsole(c *console.Console) *ConsoleComponent {
+	return &ConsoleComponent{Console: c, Traffic: console.NewTrafficRecorder(nil)}
+}
 
 // Name is "console".
 func (cc *ConsoleComponent) Name() string { return "console" }
@@ -47,6 +53,12 @@ func (cc *ConsoleComponent) Start(ctx context.Context, h *Host) error {
 	}
 	if r := ConsoleRefData(n); r != nil && cc.Console.RefDataSource() == nil {
 		cc.Console.SetRefData(r)
+	}
+	if h.Hospital != nil && cc.Traffic != nil {
+		h.Hospital.Use(console.ObserveHospital(h.Config.Node.Admdvs, cc.Traffic))
+		if cc.Console.TrafficSource() == nil {
+			cc.Console.SetTraffic(cc.Traffic)
+		}
 	}
 	err := cc.Console.Start(ctx, console.Host{
 		DB: h.DB, Log: h.Log, Metrics: h.Metrics, Router: h.Console,

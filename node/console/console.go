@@ -127,6 +127,9 @@ func (c *Console) RefDataSource() RefData { c.srcMu.RLock(); defer c.srcMu.RUnlo
 // SetTraffic sets the settlement traffic source.
 func (c *Console) SetTraffic(t Traffic) { c.srcMu.Lock(); c.traffic = t; c.srcMu.Unlock() }
 
+// TrafficSource returns the traffic source in use (nil when none).
+func (c *Console) TrafficSource() Traffic { c.srcMu.RLock(); defer c.srcMu.RUnlock(); return c.traffic }
+
 // SetClearing sets the clearing source.
 func (c *Console) SetClearing(cl Clearing) { c.srcMu.Lock(); c.clearing = cl; c.srcMu.Unlock() }
 
