@@ -487,6 +487,9 @@ func (r *Replicator) Status() Status {
 		Leader: string(id), LeaderAddr: string(addr),
 		AppliedIndex: r.fsm.applied.Load(), LastIndex: r.raft.LastIndex(),
 	}
+	// A leader's no-op entry never reaches the FSM; raft's own applied
+	// index covers it, so a quiet node is not reported behind forever.
+	st.AppliedIndex = max(st.AppliedIndex, r.raft.AppliedIndex())
 	if v, err := strconv.ParseUint(r.raft.Stats()["commit_index"], 10, 64); err == nil {
 		st.CommitIndex = v
 	}
