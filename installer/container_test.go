@@ -92,12 +92,12 @@ func startContainer(t *testing.T, image, netOf string) *container {
 	if netOf != "" {
 		network = "container:" + netOf
 	}
-	out, err := docker(t, "run", "-d", "--name", name, "--privileged", "--network", network,
+	out, err := docker(t, "run", "-d", "--name", name, "--network", network,
 		"--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", image)
+	t.Cleanup(func() { _, _ = docker(t, "rm", "-f", "-v", name) })
 	if err != nil {
 		t.Fatalf("docker run: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { _, _ = docker(t, "rm", "-f", "-v", name) })
 	c := &container{t: t, name: name}
 	c.waitBoot()
 	return c
@@ -117,7 +117,8 @@ func TestContainerInstall(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	sqlite := "storage: {driver: sqlite, url: \"\"}\n"
+	// SQLite, and names that resolve without a network.
+	sqlite := "storage: {driver: sqlite, url: \"\"}\nadvertise: 127.0.0.1\nfederation: {seeds: [\"127.0.0.1:9403\"]}\n"
 
 	nat := startContainer(t, image, "")
 	if out, err := docker(t, "cp", bin, nat.name+":/root/ybnode"); err != nil {
@@ -181,7 +182,8 @@ func TestContainerInstall(t *testing.T) {
 	out, err = install(prov, []string{"YBNODE_JOIN_TOKEN=" + tok.Token}, "--admdvs", "440000",
 		"--enrol-url", "https://127.0.0.1:9406", "--national-url", "https://127.0.0.1:9401", "--ca-fingerprint", tok.CAFingerprint)
 	if err != nil {
-		t.Fatalf("province install: %v\n%s", err, out)
+		jr, _ := prov.exec(nil, "journalctl", "-u", UnitName, "--no-pager", "-n", "40")
+		t.Fatalf("province install: %v\n%s\n%s", err, out, jr)
 	}
 	prov.waitReady("9414")
 	if strings.Contains(prov.must("cat", ConfigPath), tok.Token) {

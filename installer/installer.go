@@ -21,6 +21,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/crypto/sm"
+	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/store"
 )
@@ -33,8 +34,6 @@ const (
 	UnitPath    = "/etc/systemd/system/ybnode.service"
 	BinaryPath  = "/usr/local/bin/ybnode"
 	ServiceUser = "ybnode"
-	// KeyringFile is the gossip keyring received at enrolment, in tls.dir.
-	KeyringFile = "gossip.keyring"
 )
 
 // Options describe one installation.
@@ -503,7 +502,14 @@ func (i *installer) keysStep() step {
 			if perr == nil {
 				m, err := link.LoadMaterial(tlsDir, pass)
 				if err == nil && m.Self().Admdvs == cfg.Node.Admdvs {
-					return "", nil
+					if cfg.Node.Role == config.RoleNational || i.haveKeyring() {
+						return "", nil
+					}
+					if i.o.Token == "" {
+						return "", fmt.Errorf("%s has certificates but %s has no gossip keyring (%s): enrol again with a new join token (--token)",
+							cfg.TLS.Dir, cfg.DataDir, member.KeyringFile)
+					}
+					return fmt.Sprintf("enrol again at %s with the join token (the gossip keyring is missing)", cfg.Federation.EnrolURL), nil
 				}
 				if err == nil {
 					return "", fmt.Errorf("%s holds the certificates of center %s, not %s; move them away", cfg.TLS.Dir, m.Self().Admdvs, cfg.Node.Admdvs)
@@ -556,12 +562,25 @@ func (i *installer) keysStep() step {
 				return err
 			}
 			if keyring != nil {
-				if err := writeAtomic(filepath.Join(tlsDir, KeyringFile), keyring, 0o600); err != nil {
+				kr, err := member.ParseKeyring(keyring)
+				if err != nil {
+					return fmt.Errorf("gossip keyring from enrolment: %w", err)
+				}
+				if err := kr.SaveTo(i.path(cfg.DataDir)); err != nil {
+					return err
+				}
+				if err := chown(filepath.Join(i.path(cfg.DataDir), member.KeyringFile), i.owner()); err != nil {
 					return err
 				}
 			}
 			return chownTree(tlsDir, i.owner())
 		}}
+}
+
+// haveKeyring reports whether the data directory holds the gossip keyring.
+func (i *installer) haveKeyring() bool {
+	_, err := member.LoadKeyring(i.path(i.cfg.DataDir))
+	return err == nil
 }
 
 // Enrol obtains a provincial center's certificates from the national
@@ -688,7 +707,7 @@ func WaitReady(ctx context.Context, cfg *config.Config, timeout time.Duration) e
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cl := &http.Client{Timeout: 5 * time.Second}
+	cl := &http.Client{Timeout: 30 * time.Second} // /readyz runs every check, each bounded
 	defer cl.CloseIdleConnections()
 	last := "no answer"
 	tick := time.NewTicker(250 * time.Millisecond)

@@ -25,6 +25,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/config"
 )
@@ -176,8 +177,9 @@ func loopbackOverride(t *testing.T) []byte {
 
 // national is a real enrolment endpoint over GM TLS with a real CA.
 type national struct {
-	url string
-	ca  *ca.CA
+	url     string
+	ca      *ca.CA
+	keyring []byte
 }
 
 func startNational(t *testing.T) *national {
@@ -194,11 +196,20 @@ func startNational(t *testing.T) *national {
 	if err != nil {
 		t.Fatal(err)
 	}
+	key, err := member.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := member.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := kr.Marshal()
 	srv := link.NewHTTPServer(&enrol.Handler{CA: authority,
-		Keyring: func(context.Context, ca.Identity) ([]byte, error) { return []byte("keyring-blob"), nil }}, nil)
+		Keyring: func(context.Context, ca.Identity) ([]byte, error) { return blob, nil }}, nil)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return &national{url: "https://" + ln.Addr().String(), ca: authority}
+	return &national{url: "https://" + ln.Addr().String(), ca: authority, keyring: blob}
 }
 
 func (n *national) token(t *testing.T, admdvs string) string {
@@ -303,8 +314,8 @@ func TestInstallTwiceThenUninstall(t *testing.T) {
 	if m.Self().Admdvs != "440000" || m.Self().Role != ca.RoleProvince {
 		t.Errorf("enrolled as %+v", m.Self())
 	}
-	if b, err := os.ReadFile(filepath.Join(prefix, "/var/lib/ybnode/tls", KeyringFile)); err != nil || string(b) != "keyring-blob" {
-		t.Errorf("keyring %q %v", b, err)
+	if kr, err := member.LoadKeyring(filepath.Join(prefix, "/var/lib/ybnode")); err != nil || !bytes.Equal(kr.Marshal(), nat.keyring) {
+		t.Errorf("gossip keyring not saved where the node reads it: %v", err)
 	}
 	if a, ok, _ := (FileAccounts{Root: prefix}).Lookup(ctx, ServiceUser); !ok || a.UID < 100 || a.UID > 999 {
 		t.Errorf("service account %+v %v", a, ok)

@@ -38,12 +38,12 @@ func startBox(t *testing.T, image, netOf string) string {
 	if netOf != "" {
 		network = "container:" + netOf
 	}
-	out, err := run(t, ".", nil, "docker", "run", "-d", "--name", name, "--privileged", "--network", network,
+	out, err := run(t, ".", nil, "docker", "run", "-d", "--name", name, "--network", network,
 		"--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", image)
+	t.Cleanup(func() { _, _ = run(t, ".", nil, "docker", "rm", "-f", "-v", name) })
 	if err != nil {
 		t.Fatalf("docker run: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { _, _ = run(t, ".", nil, "docker", "rm", "-f", "-v", name) })
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		out, _ = run(t, ".", nil, "docker", "exec", name, "systemctl", "is-system-running")
