@@ -65,8 +65,9 @@ func (c *SettlementComponent) Service() *service.Service { return c.svc }
 // Hub returns the national hub (nil on a province node or before Start).
 func (c *SettlementComponent) Hub() *route.Hub { return c.hub }
 
-// Start migrates the tables, registers the hospital and internode routes
-// and starts the retry loop for queued reversals.
+// Start migrates the tables, registers the hospital, admin (hospital and
+// filing registration) and internode routes and starts the retry loop for
+// queued reversals.
 func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 	cfg := h.Config
 	log := h.Log.With("component", "settlement")
@@ -116,6 +117,9 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 			return err
 		}
 		svc.Register(h.Hospital)
+		if h.Admin != nil {
+			svc.RegisterAdmin(h.Admin)
+		}
 		if c.mat != nil && h.Internode != nil {
 			ins, err := route.NewInsured(c.mat, svc, log)
 			if err != nil {

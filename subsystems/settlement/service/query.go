@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/store"
@@ -319,12 +320,28 @@ func (s *Service) unfile(ctx context.Context, c *call, tx *store.Tx) (any, error
 // a person insured here, as an agency operator or the public-service API
 // does, and returns its serial number.
 func (s *Service) RegisterFiling(ctx context.Context, psnNo string, f settlement.Filing) (string, error) {
-	if len(f.Admdvs) != 6 || f.Begndate == "" {
-		return "", fmt.Errorf("register filing: admdvs and begndate are required")
+	if len(f.Admdvs) != 6 || checkDateOnly(f.Begndate) != nil || (f.Enddate != "" && (checkDateOnly(f.Enddate) != nil || f.Enddate < f.Begndate)) {
+		return "", settlement.Errorf(settlement.EINVALID, "filing: admdvs (6 digits), begndate and enddate (yyyy-MM-dd, not before begndate) required")
 	}
 	sn := derivedID(s.admdvs, 'F', psnNo+"/"+f.Kind+"/"+f.Admdvs+"/"+f.Begndate)
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM stl_filing WHERE sn = ?`, sn).Scan(&n); err != nil {
+			return fmt.Errorf("filing: %w", err)
+		}
+		if n > 0 {
+			return settlement.Errorf(settlement.ECONFLICT, "filing %s is registered already", sn)
+		}
 		return s.addFiling(ctx, tx, sn, psnNo, filingXProv, filingDoc{Filing: &f})
 	})
 	return sn, err
+}
+
+// checkDateOnly checks a yyyy-MM-dd date.
+func checkDateOnly(d string) error {
+	_, err := time.Parse("2006-01-02", d)
+	if err != nil || len(d) != 10 {
+		return fmt.Errorf("date %q: want yyyy-MM-dd", d)
+	}
+	return nil
 }
