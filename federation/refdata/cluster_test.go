@@ -409,8 +409,6 @@ func TestFarBehindNonvoterCatchesUpBySnapshot(t *testing.T) {
 	nat := signerFor(t, c.ca, national)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	c.stop(guangdong)
-
 	drugs := items(catalog.Drug, 60)
 	var last uint64
 	for v := uint64(1); v <= 6; v++ {
@@ -420,6 +418,11 @@ func TestFarBehindNonvoterCatchesUpBySnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		last = idx
+		if v == 1 {
+			// The non-voter holds version 1, then goes away for the rest.
+			c.waitAll(idx)
+			c.stop(guangdong)
+		}
 	}
 	c.waitAll(last)
 	// Wait until the leader compacted its log past the first entries.
