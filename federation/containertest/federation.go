@@ -109,9 +109,10 @@ type Node struct {
 	// Config is the configuration written for the node.
 	Config *config.Config
 
-	mu    sync.Mutex
-	admin string // 127.0.0.1:port of the published admin listener
-	cut   bool
+	mu       sync.Mutex
+	admin    string // 127.0.0.1:port of the published admin listener
+	hospital string // 127.0.0.1:port of the published hospital listener
+	cut      bool
 }
 
 // DataDir is the host side of the node's data directory.
@@ -122,6 +123,14 @@ func (n *Node) AdminAddr() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.admin
+}
+
+// HospitalAddr is the published hospital API address on 127.0.0.1, for
+// driving settlement traffic from the test ("" when stopped).
+func (n *Node) HospitalAddr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.hospital
 }
 
 // Partitioned reports whether the node is cut off from the federation net.
@@ -382,7 +391,7 @@ func (f *Federation) joinTokensFromDir(ps []*Node) (map[string]string, error) {
 // starts it and learns its admin port.
 func (f *Federation) create(ctx context.Context, n *Node) error {
 	args := []string{"create", "--name", n.Container, "--hostname", "ybnode-" + n.Admdvs,
-		"--network", n.AdminNet, "-p", fmt.Sprintf("127.0.0.1::%d", PortAdmin),
+		"--network", n.AdminNet, "-p", fmt.Sprintf("127.0.0.1::%d", PortAdmin), "-p", fmt.Sprintf("127.0.0.1::%d", PortHospital),
 		"--user", fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
 		"--stop-timeout", "20",
 		"-v", filepath.Join(n.Dir, "etc") + ":" + ContainerConfigDir + ":ro",
@@ -408,25 +417,38 @@ func (f *Federation) StartNode(ctx context.Context, n *Node) error {
 }
 
 func (f *Federation) refreshPort(ctx context.Context, n *Node) error {
-	out, err := f.Docker().Run(ctx, "port", n.Container, fmt.Sprintf("%d/tcp", PortAdmin))
+	admin, err := f.published(ctx, n.Container, PortAdmin)
 	if err != nil {
 		return err
 	}
+	hospital, err := f.published(ctx, n.Container, PortHospital)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.admin, n.hospital = admin, hospital
+	n.mu.Unlock()
+	return nil
+}
+
+// published finds the 127.0.0.1 address docker published a port on.
+func (f *Federation) published(ctx context.Context, container string, port int) (string, error) {
+	out, err := f.Docker().Run(ctx, "port", container, fmt.Sprintf("%d/tcp", port))
+	if err != nil {
+		return "", err
+	}
 	for _, line := range strings.Split(out, "\n") {
 		if a := strings.TrimSpace(line); strings.HasPrefix(a, "127.0.0.1:") {
-			n.mu.Lock()
-			n.admin = a
-			n.mu.Unlock()
-			return nil
+			return a, nil
 		}
 	}
-	return fmt.Errorf("%s: admin port not published on 127.0.0.1: %q", n.Container, out)
+	return "", fmt.Errorf("%s: port %d not published on 127.0.0.1: %q", container, port, out)
 }
 
 // StopNode stops a node gracefully (SIGTERM, then SIGKILL after timeout).
 func (f *Federation) StopNode(ctx context.Context, n *Node, timeout time.Duration) error {
 	n.mu.Lock()
-	n.admin = ""
+	n.admin, n.hospital = "", ""
 	n.mu.Unlock()
 	_, err := f.Docker().Run(ctx, "stop", "-t", fmt.Sprint(int(timeout.Seconds())), n.Container)
 	return err
@@ -435,7 +457,7 @@ func (f *Federation) StopNode(ctx context.Context, n *Node, timeout time.Duratio
 // KillNode kills a node at once (SIGKILL), as in a crash or power loss.
 func (f *Federation) KillNode(ctx context.Context, n *Node) error {
 	n.mu.Lock()
-	n.admin = ""
+	n.admin, n.hospital = "", ""
 	n.mu.Unlock()
 	_, err := f.Docker().Run(ctx, "kill", n.Container)
 	return err

@@ -28,7 +28,7 @@ D=/var/lib/postgresql/ybfed
 if [ ! -s "$D/PG_VERSION" ]; then
 	umask 077
 	printf '%s\n' "$YBFED_PG_PASSWORD" > /tmp/pwfile
-	"$B/initdb" -D "$D" -U ybnode --pwfile=/tmp/pwfile -E UTF8 --no-locale --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+	"$B/initdb" -N -D "$D" -U ybnode --pwfile=/tmp/pwfile -E UTF8 --no-locale --auth-local=trust --auth-host=scram-sha-256 >/dev/null
 	rm -f /tmp/pwfile
 	echo "host all all 0.0.0.0/0 scram-sha-256" >> "$D/pg_hba.conf"
 	echo "CREATE DATABASE ybnode" | "$B/postgres" --single -D "$D" postgres >/dev/null
