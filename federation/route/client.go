@@ -78,9 +78,9 @@ func (c *caller) send(ctx context.Context, admdvs, addr, path string, req *Reque
 		return nil, fmt.Errorf("%w: %v", ErrNotDelivered, err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	// Requests are idempotent by msgid: let the transport resend one that
-	// met a pooled connection the peer had closed before reading it.
-	hr.Header.Set("Idempotency-Key", req.Msgid)
+	// No Idempotency-Key header: with it net/http resends a request whose
+	// answer was lost on a reused connection, and a dial failure of that
+	// resend would hide that the first attempt may have been processed.
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		if notDelivered(err) {

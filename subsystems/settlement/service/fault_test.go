@@ -20,7 +20,8 @@ var faultN = flag.Int("settlement.faults", 24, "routed settlements in TestRouted
 
 // TestRoutedFaults sends routed settlements from concurrent hospital
 // clients while the insured node's answers are delayed past the deadline
-// and its listener is stopped and restarted. Afterwards every settlement
+// and the insured node's and the hub's listeners are killed (every
+// connection dropped at once) and restarted. Afterwards every settlement
 // exists on the treatment node, the hub and the insured node or on none;
 // every answer the hospital got agrees with that; ledgers balance to the
 // fen; accumulators equal the sum of what was settled; and the monthly
@@ -42,14 +43,19 @@ func TestRoutedFaults(t *testing.T) {
 	go func() {
 		defer chaos.Done()
 		rng := rand.New(rand.NewPCG(1, 2))
-		down := false
+		down, hubDown := false, false
+		defer func() {
+			if hubDown {
+				f.hubLn.start(t)
+			}
+		}()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(time.Duration(300+rng.IntN(500)) * time.Millisecond):
 			}
-			switch rng.IntN(6) {
+			switch rng.IntN(8) {
 			case 0:
 				f.insuredIn.delay.Store(int64(6 * time.Second)) // answers lost
 			case 1:
@@ -57,11 +63,20 @@ func TestRoutedFaults(t *testing.T) {
 					f.insuredLn.stop()
 					down = true
 				}
+			case 2:
+				if !hubDown {
+					f.hubLn.stop()
+					hubDown = true
+				}
 			default:
 				f.insuredIn.delay.Store(0)
 				if down {
 					f.insuredLn.start(t)
 					down = false
+				}
+				if hubDown {
+					f.hubLn.start(t)
+					hubDown = false
 				}
 			}
 		}
@@ -84,7 +99,7 @@ func TestRoutedFaults(t *testing.T) {
 				var r settlement.Response
 				for try := 0; try < 5; try++ { // a hospital retries "not settled" with the same msgid
 					r, _ = h.call(t, "2207", msgid, p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
-					if r.Infcode == 0 || !strings.Contains(r.ErrMsg, "retry later with the same msgid") {
+					if r.Infcode == 0 || !strings.Contains(r.ErrMsg, "with the same msgid") {
 						break
 					}
 					time.Sleep(300 * time.Millisecond)

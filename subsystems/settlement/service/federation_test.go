@@ -30,6 +30,7 @@ type fed struct {
 	insured   *testNode // 440000, the insured place
 	insuredIn *faultyHandler
 	insuredLn *serverHandle
+	hubLn     *serverHandle
 }
 
 // serverHandle is a GM TLS internode server that can be stopped and
@@ -63,13 +64,12 @@ func (s *serverHandle) start(tb testing.TB) {
 	go func() { _ = s.srv.Serve(l) }()
 }
 
+// stop closes the listener and every connection at once, as a crash
+// would: answers in flight are lost.
 func (s *serverHandle) stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.srv.Shutdown(ctx)
 		s.srv.Close()
 		s.srv = nil
 	}
@@ -166,6 +166,7 @@ func startFed(tb testing.TB, kind store.Kind, timeout time.Duration, insuredOpt 
 	hub.Register(hr)
 	hs := &serverHandle{mat: hubMat, h: hr}
 	hs.start(tb)
+	f.hubLn = hs
 	tb.Cleanup(func() { hs.stop(); hub.Close() })
 	f.dir.Set(route.NationalAdmdvs, hs.addr)
 
