@@ -27,8 +27,9 @@ type refdataComponent struct {
 var _ Component = (*refdataComponent)(nil)
 
 // newRefdataComponent builds the reference-data component from the node's
-// GM TLS material and the federation CA certificate signers chain to (nil:
-// the material's CA).
+// GM TLS material and the federation CA certificate signers chain to. A nil
+// material means the node's own (resolved when it opens); a nil CA means
+// the material's.
 func newRefdataComponent(m *link.Material, caCert *x509.Certificate) *refdataComponent {
 	if caCert == nil && m != nil {
 		caCert = m.CA
@@ -54,8 +55,14 @@ func (c *refdataComponent) Applied() uint64 {
 // Start opens the raft member on listen.raft with its log under
 // data_dir/raft and serves the reference-data API.
 func (c *refdataComponent) Start(ctx context.Context, h *Host) error {
+	if c.mat == nil && h.Node != nil && h.Node.material != nil {
+		c.mat = h.Node.material
+	}
 	if c.mat == nil {
 		return errors.New("refdata: node has no TLS material")
+	}
+	if c.caCert == nil {
+		c.caCert = c.mat.CA
 	}
 	cfg := h.Config
 	if cfg.Listen.Raft == "" {
