@@ -22,7 +22,11 @@
 // Data comes through small interfaces (Members, Details, RefData, Traffic,
 // Clearing, AuditLog) set with Console.Set*; a page whose source is not
 // set says "not connected on this node". Poller is a Members source that
-// probes each center's /readyz. Alerts (node down, reference-data lag,
+// probes each center's /readyz, and Combine merges it with gossip.
+// TrafficRecorder is a Traffic source fed by ObserveHospital (middleware
+// on the hospital API that spots settlements and reversals by infno
+// without parsing the body) or by Observe; ClearingBook is a Clearing
+// source the monthly clearing run fills. Alerts (node down, reference-data lag,
 // certificate expiry, settlement error rate, clearing mismatch) are shown
 // on the console and exported on the node's registry as
 // ybnode_console_alert{kind,admdvs} and ybnode_console_alerts{kind}.

@@ -3,7 +3,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"math"
 	"net/http"
@@ -209,25 +208,25 @@ func ObserveHospital(self string, rec *TrafficRecorder) func(http.Handler) http.
 				next.ServeHTTP(w, r)
 				return
 			}
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxObservedBody+1))
+			body, err := readBody(r.Body, r.ContentLength)
 			r.Body.Close()
-			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-			var env struct {
-				Infno          string `json:"infno"`
-				InsuplcAdmdvs  string `json:"insuplc_admdvs"`
-				MdtrtareaAdmvs string `json:"mdtrtarea_admvs"`
+			if err == nil {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			} else {
+				r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 			}
-			if err != nil || len(body) > maxObservedBody || json.Unmarshal(body, &env) != nil ||
-				!settleInfnos[env.Infno] && !reverseInfnos[env.Infno] {
+			infno := jsonString(body, `"infno"`)
+			if err != nil || !settleInfnos[infno] && !reverseInfnos[infno] {
 				next.ServeHTTP(w, r)
 				return
 			}
+			insuplc := jsonString(body, `"insuplc_admdvs"`)
 			cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 			start := time.Now()
 			next.ServeHTTP(cw, r)
-			o := Observation{Duration: time.Since(start), Reversal: reverseInfnos[env.Infno], To: selfProv}
-			if env.InsuplcAdmdvs != "" {
-				o.From = settlement.Province(env.InsuplcAdmdvs)
+			o := Observation{Duration: time.Since(start), Reversal: reverseInfnos[infno], To: selfProv}
+			if insuplc != "" {
+				o.From = settlement.Province(insuplc)
 				o.Routed = o.From != selfProv
 			}
 			o.Failed = cw.status != http.StatusOK
@@ -239,6 +238,54 @@ func ObserveHospital(self string, rec *TrafficRecorder) func(http.Handler) http.
 			rec.Observe(o)
 		})
 	}
+}
+
+// readBody reads at most maxObservedBody bytes of a request body in one
+// allocation when its length is known.
+func readBody(rc io.Reader, n int64) ([]byte, error) {
+	if n < 0 || n > maxObservedBody {
+		n = 512
+	}
+	// bytes.Buffer.ReadFrom wants bytes.MinRead of room before each read.
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(rc, maxObservedBody))
+	return buf.Bytes(), err
+}
+
+// jsonString finds key (quoted) in a JSON document and returns its string
+// value, or "" when it is absent or not a plain string. It does not parse
+// the document: the hospital envelope's infno and insuplc_admdvs are
+// unique keys holding plain codes, and the handler validates the request
+// properly anyway.
+func jsonString(doc []byte, key string) string {
+	i := bytes.Index(doc, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := doc[i+len(key):]
+	j := 0
+	for j < len(rest) && (rest[j] == ' ' || rest[j] == '\t' || rest[j] == '\n' || rest[j] == '\r') {
+		j++
+	}
+	if j >= len(rest) || rest[j] != ':' {
+		return ""
+	}
+	j++
+	for j < len(rest) && (rest[j] == ' ' || rest[j] == '\t' || rest[j] == '\n' || rest[j] == '\r') {
+		j++
+	}
+	if j >= len(rest) || rest[j] != '"' {
+		return ""
+	}
+	end := bytes.IndexByte(rest[j+1:], '"')
+	if end < 0 || end > 32 {
+		return ""
+	}
+	v := rest[j+1 : j+1+end]
+	if bytes.IndexByte(v, '\\') >= 0 {
+		return ""
+	}
+	return string(v)
 }
 
 // errReader returns err after the buffered body (nil: EOF).

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -127,5 +128,28 @@ func TestClearingBook(t *testing.T) {
 		if (s.Month == "2026-10") != (s.Mismatch != "") {
 			t.Fatalf("statement %+v", s)
 		}
+	}
+}
+
+// BenchmarkObserveHospital measures what the traffic observer adds to one
+// hospital API request with a 4 KB body (compare with the bare handler).
+func BenchmarkObserveHospital(b *testing.B) {
+	body := []byte(`{"infno":"2207","msgid":"H11010100001202612050300000001","mdtrtarea_admvs":"110105","insuplc_admdvs":"440106","input":{"data":{"pad":"` +
+		strings.Repeat("x", 4000) + `"}}}`)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = w.Write([]byte(`{"infcode":0,"output":{}}`))
+	})
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", h}, {"observed", ObserveHospital("110000", NewTrafficRecorder(nil))(h)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/api", bytes.NewReader(body))
+				tc.h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+		})
 	}
 }
