@@ -154,6 +154,28 @@ func TestRoutedSettlement(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkStatements(t, f, run, "2024-03")
+
+		// Settled again under a new msgid, then reversed (2601) by the
+		// hospital: undone on all three nodes.
+		again := h.ok(t, "2207", "440300", settleData(psn, mdtrt, "CB01", "310", "11", totals2207), &out)
+		if st, _ := f.hub.JournalStatus(ctx, again); st != "done" {
+			t.Fatalf("hub status %q", st)
+		}
+		h.ok(t, "2601", "440300", obj("data", obj("psn_no", psn, "omsgid", again, "oinfno", "2207")), nil)
+		if st, _ := f.hub.JournalStatus(ctx, again); st != "reversed" {
+			t.Errorf("hub status after 2601: %q", st)
+		}
+		checkBalances("after 2601",
+			map[string]fen.Fen{"recv:440000": 0, "hosp:H11010500123": 0},
+			map[string]fen.Fen{"fund:310100": 0, "acct:personal": 0, "payb:110000": 0})
+		if got, _ := f.insured.svc.Accumulators(ctx, psn, "310"); got != acc {
+			t.Errorf("accumulators after 2601: %+v, want %+v", got, acc)
+		}
+		run, err = f.hub.Clear(ctx, "2024-03", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkStatements(t, f, run, "2024-03")
 	})
 }
 
