@@ -315,7 +315,8 @@ func checkAudit(ctx context.Context, f *Federation, nodes []*Node) error {
 	return nil
 }
 
-// notServedIfAll turns "every node answered 404" into ErrNotServed.
+// notServedIfAll turns "every node answered 404" into ErrNotServed; when
+// only some nodes lack the endpoint that is a failure, not a skip.
 func notServedIfAll(errs []error, nodes int) error {
 	n := 0
 	for _, e := range errs {
@@ -326,5 +327,12 @@ func notServedIfAll(errs []error, nodes int) error {
 	if nodes > 0 && n == nodes {
 		return fmt.Errorf("%w (all %d nodes): %v", ErrNotServed, nodes, errs[0])
 	}
-	return errors.Join(errs...)
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		if errors.Is(e, ErrNotServed) {
+			e = errors.New(e.Error()) // a failure here, not a reason to skip
+		}
+		out[i] = e
+	}
+	return errors.Join(out...)
 }
