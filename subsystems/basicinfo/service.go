@@ -1,0 +1,157 @@
+package basicinfo
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/ybfed/ybfed/crypto/pii"
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/subsystems/subsystem"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Name is the subsystem's name.
+const Name = "basicinfo"
+
+// Permissions of the subsystem.
+const (
+	PermEnrol    = "basicinfo.enrol"    // enrol, suspend, resume, record death
+	PermRead     = "basicinfo.read"     // read persons (decrypted)
+	PermRegister = "basicinfo.register" // maintain employers and institutions
+	PermTransfer = "basicinfo.transfer" // start and drive transfers
+)
+
+// PII field names: the associated data of sealed values and the domain of
+// blind indexes.
+const (
+	fieldPII    = "bi_person.pii"
+	fieldCertno = "bi_person.certno"
+	// FieldNationalIndex is the blind-index field of the national person
+	// index; every province must use it with the same federation key.
+	FieldNationalIndex = "national.certno"
+)
+
+// Errors callers branch on.
+var (
+	ErrBadInput   = errors.New("basicinfo: bad input")
+	ErrNotFound   = errors.New("basicinfo: not found")
+	ErrDuplicate  = errors.New("basicinfo: already enrolled")
+	ErrTransition = errors.New("basicinfo: transition not allowed")
+	ErrNoPeer     = errors.New("basicinfo: no peer configured")
+)
+
+// FieldError is a bad-input error naming the offending field.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return "basicinfo: " + e.Field + ": " + e.Reason }
+
+// Unwrap makes a FieldError match ErrBadInput.
+func (e *FieldError) Unwrap() error { return ErrBadInput }
+
+func bad(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Options configure the subsystem.
+type Options struct {
+	// Keys seals PII and keys this node's certificate-number index.
+	Keys *pii.Keyring
+	// NationalKeys keys the national index id (only its blind index is
+	// used); every province of the federation must hold the same index
+	// key. Nil uses Keys, which only works inside one node.
+	NationalKeys *pii.Keyring
+	// Index pushes person index entries to the national node; nil on the
+	// national node or before the node wires it.
+	Index IndexClient
+	// Transfers carries transfer messages to other provinces (through the
+	// national node); nil before the node wires it.
+	Transfers TransferPeer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Service is the basic-information subsystem of a node.
+type Service struct {
+	db     *store.DB
+	log    *slog.Logger
+	admdvs string
+	opt    Options
+}
+
+var _ subsystem.Subsystem = (*Service)(nil)
+
+// New returns the subsystem.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NationalKeys == nil {
+		o.NationalKeys = o.Keys
+	}
+	return &Service{opt: o}
+}
+
+// Descriptor describes the subsystem.
+func (s *Service) Descriptor() subsystem.Descriptor {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return subsystem.Descriptor{
+		Name: Name, Title: "基础信息", Migrations: sub,
+		Permissions: []subsystem.Permission{
+			{Code: PermEnrol, Title: "参保登记、暂停、恢复、死亡登记"},
+			{Code: PermRead, Title: "查询参保人员信息"},
+			{Code: PermRegister, Title: "维护参保单位和定点机构"},
+			{Code: PermTransfer, Title: "关系转移接续"},
+		},
+	}
+}
+
+// Start keeps the store and registers the admin and console routes. The
+// internode routes are registered by the node with RegisterInternode.
+func (s *Service) Start(_ context.Context, env subsystem.Env) error {
+	if s.opt.Keys == nil {
+		return errors.New("basicinfo: no PII keyring")
+	}
+	s.db, s.log, s.admdvs = env.DB, env.Log, env.Admdvs
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.routes(env)
+	return nil
+}
+
+// Ready is nil once started.
+func (s *Service) Ready(context.Context) error {
+	if s.db == nil {
+		return errors.New("basicinfo: not started")
+	}
+	return nil
+}
+
+// Stop has nothing to stop.
+func (s *Service) Stop(context.Context) error { return nil }
+
+// NationalID returns the national index id of a certificate number.
+func (s *Service) NationalID(certno string) string {
+	return s.opt.NationalKeys.BlindIndex(FieldNationalIndex, certno)
+}
+
+func (s *Service) nowUS() int64 { return s.opt.Now().UTC().UnixMicro() }
+
+// notFound turns sql.ErrNoRows into ErrNotFound naming what.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", ErrNotFound, what)
+	}
+	return fmt.Errorf("basicinfo: %s: %w", what, err)
+}
