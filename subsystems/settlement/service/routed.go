@@ -152,6 +152,10 @@ func (s *Service) setOutbox(ctx context.Context, tx *store.Tx, msgid, infno, des
 func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 	check func(ctx context.Context, q querier) error,
 	apply func(ctx context.Context, tx *store.Tx, reply *route.Reply) (any, error)) ([]byte, error) {
+	// Once started, a routed transaction runs to a stored outcome even if
+	// the hospital hangs up (bounded by the route timeout): its repeat then
+	// finds the answer instead of a reversal.
+	ctx = context.WithoutCancel(ctx)
 	var resp []byte
 	err := s.gc.Tx(ctx, func(tx *store.Tx) error {
 		resp = nil
