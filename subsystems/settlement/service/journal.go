@@ -102,11 +102,11 @@ func (s *Service) write(ctx context.Context, c *call, fn func(tx *store.Tx) (any
 
 // Ledger accounts. Amounts are debit > 0, credit < 0.
 const (
-	AccountFund     = "fund:" // + fund_pay_type: fund expense
-	AccountPersonal = "acct:personal"
-	AccountHospital = "hosp:" // + fixmedins_code: payable to the hospital
-	AccountRecv     = "recv:" // + province: receivable from an insured province
-	AccountPayable  = "payb:" // + province: payable to a treatment province
+	AccountFund     = "fund:"         // + fund_pay_type: fund expense
+	AccountPersonal = "acct:personal" // personal accounts paid out
+	AccountHospital = "hosp:"         // + fixmedins_code: payable to the hospital
+	AccountRecv     = "recv:"         // + province: receivable from an insured province
+	AccountPayable  = "payb:"         // + province: payable to a treatment province
 )
 
 // entry is one ledger line.
