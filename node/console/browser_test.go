@@ -19,6 +19,7 @@ import (
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/console"
 	"github.com/ybfed/ybfed/node/demo"
+	"github.com/ybfed/ybfed/subsystems/settlement"
 )
 
 // findBrowser returns a Chromium to drive: $YBFED_CHROME, one on PATH, or
@@ -79,6 +80,7 @@ func TestBrowser(t *testing.T) {
 	logger := slog.New(ring)
 	c := console.New(console.Options{SeedAdmin: "admin", RefreshMillis: 400, AlertInterval: 300 * time.Millisecond})
 	c.SetErrors(ring)
+	cc := node.NewConsole(c)
 	var nodes []*node.Node
 	for i, admdvs := range []string{centers.NationalAdmdvs, "110000", "120000"} {
 		cfg, err := demo.Config(admdvs, filepath.Join(t.TempDir(), admdvs))
@@ -87,7 +89,7 @@ func TestBrowser(t *testing.T) {
 		}
 		o := node.Options{Log: logger}
 		if i == 0 {
-			o.CA, o.Components = fedCA, []node.Component{node.NewConsole(c)}
+			o.CA, o.Components = fedCA, []node.Component{cc}
 		} else {
 			cfg.Listen.Console = ""
 			if o.Material, err = link.IssueMaterial(fedCA, admdvs, ca.RoleProvince, "127.0.0.1"); err != nil {
@@ -102,6 +104,27 @@ func TestBrowser(t *testing.T) {
 		nodes = append(nodes, n)
 	}
 	f := &demo.Federation{Nodes: nodes}
+	// Half an hour of settlements seen by the recorder, and a clearing
+	// month, so the traffic and clearing pages have something to draw.
+	now := time.Now()
+	for i := 0; i < 30; i++ {
+		at := now.Add(time.Duration(i-29) * time.Minute)
+		for j := 0; j < 20+i%7; j++ {
+			cc.Traffic.Observe(console.Observation{Time: at, To: "100000", Duration: time.Duration(2+j%5) * time.Millisecond})
+		}
+		for j := 0; j < 8+i%4; j++ {
+			cc.Traffic.Observe(console.Observation{Time: at, Routed: true, From: "440000", To: "110000", Duration: time.Duration(9+j*3) * time.Millisecond, Failed: j == 0 && i%5 == 0})
+		}
+		if i%9 == 0 {
+			cc.Traffic.Observe(console.Observation{Time: at, Routed: true, From: "440000", To: "110000", Reversal: true, Duration: 4 * time.Millisecond})
+		}
+	}
+	book := console.NewClearingBook()
+	book.PutStatement(settlement.Statement{Month: "2026-11", Provinces: []settlement.ProvincePosition{
+		{Province: "110000", Receivable: 1234500, Payable: 200000, Net: 1034500},
+		{Province: "440000", Receivable: 200000, Payable: 1234500, Net: -1034500},
+	}}, "issued")
+	c.SetClearing(book)
 	pw := c.SeededPassword()
 	if len(pw) < console.MinPassword {
 		t.Fatalf("seeded password %q", pw)
@@ -200,6 +223,11 @@ func TestBrowser(t *testing.T) {
 	body, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
 	if err != nil || !strings.Contains(body, "admin") {
 		t.Fatalf("users page: %v", err)
+	}
+	charts, err := chromedp.Run(bctx, chromedp.Evaluate[int](`fetch('/traffic').then(r => r.text()).then(t => (t.match(/<svg/g) || []).length)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || charts != 3 {
+		t.Fatalf("traffic page draws %d charts: %v", charts, err)
 	}
 
 	// Stop one province; its row turns red without a reload.

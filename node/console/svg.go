@@ -60,10 +60,23 @@ func drawChart(label string, xs []time.Time, unit string, ss []series) template.
 		}
 	}
 	top = niceCeil(top)
+	integral := true
+	bars := false
+	for _, s := range ss {
+		bars = bars || s.Bars
+		for _, v := range s.Values {
+			integral = integral && v == math.Trunc(v)
+		}
+	}
+	if integral {
+		// Counts: whole-number ticks.
+		top = math.Ceil(math.Max(top, yTicks)/yTicks) * yTicks
+	}
 	n := len(xs)
 	x := func(i int) float64 {
-		if n == 1 {
-			return padLeft + plotW/2
+		if bars || n == 1 {
+			// Bars sit in bands, each point in the middle of its band.
+			return padLeft + (float64(i)+0.5)*plotW/float64(n)
 		}
 		return padLeft + float64(i)*plotW/float64(n-1)
 	}
