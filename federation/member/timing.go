@@ -18,25 +18,30 @@ import (
 //     Lifeguard awareness (AwarenessMaxMultiplier 8) stretches it up to
 //     2 s on a node that is itself overloaded, so a busy prober does not
 //     accuse healthy peers.
-//   - SuspicionMult 3, SuspicionMaxTimeoutMult 2: suspicion lasts
-//     3 × log10(33) × 0.4 s ≈ 1.8 s once one other node confirms it (k =
-//     SuspicionMult−2 = 1 confirmation), at most ≈ 3.6 s without; a live
-//     node has that long to refute, which takes one gossip round trip.
-//   - GossipInterval 200 ms, GossipNodes 4: the dead message reaches 33
-//     nodes in about log4(33) ≈ 3 rounds, well under a second.
+//   - SuspicionMult 4, SuspicionMaxTimeoutMult 2: suspicion lasts
+//     4 × log10(33) × 0.4 s ≈ 2.4 s once two other nodes confirm it (k =
+//     SuspicionMult−2 = 2 confirmations; with 32 probers they come within
+//     about a second), at most ≈ 4.9 s without; a live node has that long
+//     to refute, which takes two gossip spreads. With SuspicionMult 3
+//     (1.8 s) a 10-minute quiet run on a saturated 2-core machine (load 16)
+//     produced false deaths.
+//   - GossipInterval 100 ms, GossipNodes 4: a suspicion, its refutation and
+//     the final dead message each reach 33 nodes in about log4(33) ≈ 3
+//     rounds, 0.3 s; memberlist sends nothing in a round with nothing
+//     to gossip, so the short interval costs little when quiet.
 //   - PushPullInterval 30 s: full state sync over GM TLS (a handshake each),
 //     scaled up by memberlist beyond 32 nodes.
 //   - TCPTimeout 10 s, GossipToTheDeadTime 30 s, DeadNodeReclaimTime 10 s.
 //
-// Expected detection ≈ 0.4 s (first probe) + 0.4 s (failed probe) + 1.8 s
-// (suspicion, 3.6 s at worst) + 0.6 s (dissemination) ≈ 3.2 s, ≤ 5 s.
+// Expected detection ≈ 0.4 s (first probe) + 0.4 s (failed probe) + 2.4 s
+// (suspicion) + 0.3 s (dissemination) ≈ 3.5 s, within the 5 s target.
 func MemberlistConfig() *memberlist.Config {
 	c := memberlist.DefaultWANConfig()
 	c.ProbeInterval = 400 * time.Millisecond
 	c.ProbeTimeout = 250 * time.Millisecond
-	c.SuspicionMult = 3
+	c.SuspicionMult = 4
 	c.SuspicionMaxTimeoutMult = 2
-	c.GossipInterval = 200 * time.Millisecond
+	c.GossipInterval = 100 * time.Millisecond
 	c.GossipNodes = 4
 	c.PushPullInterval = 30 * time.Second
 	c.TCPTimeout = 10 * time.Second
