@@ -40,11 +40,12 @@ type SettlementComponent struct {
 	// RouteTimeout bounds a routed call (default 10 s).
 	RouteTimeout time.Duration
 
-	svc    *service.Service
-	hub    *route.Hub
-	client *route.Client
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
+	svc      *service.Service
+	hub      *route.Hub
+	notReady error
+	client   *route.Client
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 var _ Component = (*SettlementComponent)(nil)
@@ -73,7 +74,9 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 	log := h.Log.With("component", "settlement")
 	if c.mat == nil || c.dir == nil {
 		if cfg.Node.Role == config.RoleNational {
-			return errors.New("settlement: the hub needs GM TLS material and a routing table")
+			c.notReady = errors.New("settlement hub not started: the node has no GM TLS material or routing table yet")
+			log.Warn(c.notReady.Error())
+			return nil
 		}
 		log.Warn("no GM TLS material or routing table: cross-province settlement is off")
 	}
@@ -150,8 +153,11 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 	return nil
 }
 
-// Ready is nil once started.
+// Ready is nil once started, or says why settlement is not running.
 func (c *SettlementComponent) Ready(ctx context.Context) error {
+	if c.notReady != nil {
+		return c.notReady
+	}
 	if c.svc == nil && c.hub == nil {
 		return errors.New("settlement not started")
 	}
