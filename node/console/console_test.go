@@ -478,3 +478,14 @@ func TestUserValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "/grid", "/traffic": "/traffic", "/node/110000?csv=checks": "/node/110000?csv=checks",
+		"//evil.example/": "/grid", "/\\evil.example": "/grid", "https://evil.example": "/grid", "/login?next=/x": "/grid",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
