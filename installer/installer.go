@@ -215,6 +215,18 @@ func Install(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Federation.CAFingerprint == "" && cfg.Node.Role == config.RoleProvince {
+		// Once enrolled, the CA is known: keep its fingerprint in the
+		// configuration without being told again.
+		if b, err := os.ReadFile(filepath.Join(o.Prefix, cfg.TLS.Dir, link.FileCA)); err == nil {
+			if c, err := ca.ParseCertPEM(b); err == nil {
+				o.CAFingerprint = enrol.Fingerprint(c)
+				if cfg, body, err = NodeConfig(o); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	in := &installer{o: o, cfg: cfg, cfgBytes: body, done: "installed", noop: "already installed as configured"}
 	if in.active, err = o.Systemctl.IsActive(ctx, UnitName); err != nil {
 		return nil, fmt.Errorf("install: %w", err)

@@ -113,7 +113,10 @@ func TestPlaybooksInContainers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all = append(all, []byte(fmt.Sprintf(`
+	if err := os.WriteFile(filepath.Join(inv, "group_vars/all.yml"), all, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	test := fmt.Sprintf(`---
 # Test: containers over Ansible's docker connection, SQLite everywhere,
 # everything on the national container's loopback.
 ansible_connection: community.docker.docker
@@ -124,11 +127,11 @@ ybnode_version: 0.1.0-it
 ybnode_advertise: 127.0.0.1
 ybnode_listen_host: 127.0.0.1
 ybnode_seeds: ["127.0.0.1:9403"]
-ybnode_storage_url: ""
+ybnode_storage_driver: sqlite
 postgresql_enabled: false
 ybnode_install_extra_args: ["--min-disk-gb", "1", "--min-memory-mb", "256", "--min-cpus", "1"]
-`, v1))...)
-	if err := os.WriteFile(filepath.Join(inv, "group_vars/all.yml"), all, 0o644); err != nil {
+`, v1)
+	if err := os.WriteFile(filepath.Join(inv, "group_vars/ybnode.yml"), []byte(test), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	hosts := "all:\n  children:\n    ybnode:\n      children:\n"
