@@ -2,6 +2,7 @@ package containertest
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +91,7 @@ type Federation struct {
 	Postgres *Postgres
 
 	opts   Options
+	prefix string // first three octets of the federation subnet
 	tb     testing.TB
 	client *http.Client
 	caFP   string
@@ -104,6 +106,8 @@ type Node struct {
 	Container string
 	// AdminNet is the node's private network (published admin port).
 	AdminNet string
+	// IP is the node's fixed address on the federation network.
+	IP string
 	// Dir is the host directory bind-mounted as etc/ and data/.
 	Dir string
 	// Config is the configuration written for the node.
@@ -202,16 +206,38 @@ func (e *Env) Start(tb testing.TB, o Options) *Federation {
 	return f
 }
 
+// createFederationNet creates the federation network on a /24 of its own
+// (10.213.X.0/24, X random, another tried when the engine refuses an
+// overlapping one), so that every node keeps one address across
+// partitions and restarts, as a real host does.
+func (f *Federation) createFederationNet(ctx context.Context) error {
+	f.Net = f.name("fed")
+	var last error
+	for range 12 {
+		var b [1]byte
+		_, _ = rand.Read(b[:])
+		prefix := fmt.Sprintf("10.213.%d", b[0])
+		args := append([]string{"network", "create", "--subnet", prefix + ".0/24"}, f.labels()...)
+		if _, last = f.Docker().Run(ctx, append(args, f.Net)...); last == nil {
+			f.prefix = prefix
+			return nil
+		}
+		if !strings.Contains(strings.ToLower(last.Error()), "overlap") {
+			return last
+		}
+	}
+	return fmt.Errorf("federation network: no free subnet in 10.213.0.0/16: %w", last)
+}
+
 func (f *Federation) start(ctx context.Context) error {
 	d := f.Docker()
-	f.Net = f.name("fed")
-	if _, err := d.Run(ctx, append(append([]string{"network", "create"}, f.labels()...), f.Net)...); err != nil {
+	if err := f.createFederationNet(ctx); err != nil {
 		return err
 	}
 	dir := f.tb.TempDir()
-	mk := func(c Center, role string) (*Node, error) {
+	mk := func(c Center, role string, i int) (*Node, error) {
 		n := &Node{Center: c, Role: role, Container: f.name(c.Admdvs), AdminNet: f.name("adm-" + c.Admdvs),
-			Dir: filepath.Join(dir, c.Admdvs)}
+			Dir: filepath.Join(dir, c.Admdvs), IP: fmt.Sprintf("%s.%d", f.prefix, 10+i)}
 		for _, sub := range []string{"etc", "data"} {
 			if err := os.MkdirAll(filepath.Join(n.Dir, sub), 0o755); err != nil {
 				return nil, err
@@ -223,11 +249,11 @@ func (f *Federation) start(ctx context.Context) error {
 		return n, nil
 	}
 	var err error
-	if f.National, err = mk(National, config.RoleNational); err != nil {
+	if f.National, err = mk(National, config.RoleNational, 0); err != nil {
 		return err
 	}
-	for _, c := range f.opts.Provinces {
-		p, err := mk(c, config.RoleProvince)
+	for i, c := range f.opts.Provinces {
+		p, err := mk(c, config.RoleProvince, i+1)
 		if err != nil {
 			return err
 		}
@@ -402,7 +428,7 @@ func (f *Federation) create(ctx context.Context, n *Node) error {
 	if _, err := f.Docker().Run(ctx, args...); err != nil {
 		return err
 	}
-	if _, err := f.Docker().Run(ctx, "network", "connect", "--alias", HostName(n.Admdvs), f.Net, n.Container); err != nil {
+	if _, err := f.Docker().Run(ctx, "network", "connect", "--alias", HostName(n.Admdvs), "--ip", n.IP, f.Net, n.Container); err != nil {
 		return err
 	}
 	return f.StartNode(ctx, n)
@@ -485,7 +511,7 @@ func (f *Federation) Partition(ctx context.Context, n *Node) error {
 
 // Heal reconnects a partitioned node under its host name.
 func (f *Federation) Heal(ctx context.Context, n *Node) error {
-	if _, err := f.Docker().Run(ctx, "network", "connect", "--alias", HostName(n.Admdvs), f.Net, n.Container); err != nil {
+	if _, err := f.Docker().Run(ctx, "network", "connect", "--alias", HostName(n.Admdvs), "--ip", n.IP, f.Net, n.Container); err != nil {
 		return err
 	}
 	n.mu.Lock()
