@@ -256,7 +256,7 @@ func (c *Console) nodePage(r *http.Request, v *view) error {
 		sort.Slice(d.Checks, func(i, j int) bool { return d.Checks[i].Name < d.Checks[j].Name })
 		v.Banners = append(v.Banners, banner{"info", "Database, certificates and logs of " + ct.Name + " are " + notConnected + "; readiness comes from probing the center."})
 	}
-	if es, ok := src.members.(eventSource); ok && src.members != nil {
+	if es, ok := src.members.(eventSource); ok {
 		d.Errors = append(d.Errors, es.Events(admdvs)...)
 		sort.SliceStable(d.Errors, func(i, j int) bool { return d.Errors[i].Time.After(d.Errors[j].Time) })
 	}

@@ -368,14 +368,12 @@ func (b *ClearingBook) PutStatement(st settlement.Statement, status string) {
 		if int64(p.Receivable)-int64(p.Payable) != int64(p.Net) {
 			s.Mismatch = "receivable − payable differs from net"
 		} else if sum != 0 {
-			s.Mismatch = "net positions of the month do not sum to zero (" + settlementFen(sum) + ")"
+			s.Mismatch = "net positions of the month do not sum to zero (" + yuan(sum) + ")"
 		}
 		sts = append(sts, s)
 	}
 	b.Put(st.Month, sts)
 }
-
-func settlementFen(f int64) string { return yuan(f) }
 
 // Clearing returns every kept statement.
 func (b *ClearingBook) Clearing(context.Context) ([]Statement, error) {

@@ -135,48 +135,46 @@ func (c *Console) page(nav, title string, build func(r *http.Request, v *view) e
 
 // serve builds and writes one page for an authenticated request.
 func (c *Console) serve(w http.ResponseWriter, r *http.Request, nav, title string, build func(r *http.Request, v *view) error) {
-	{
-		st := stateOf(r)
-		v := &view{Title: title, Nav: nav, User: st.User, CSRF: st.CSRF, Self: c.host.Self, Now: c.now(), RefreshMS: c.opts.RefreshMillis, Roles: Roles}
-		for _, a := range c.alerts.get() {
-			if st.User.Sees(a.Admdvs) {
-				v.AlertCount++
-			}
+	st := stateOf(r)
+	v := &view{Title: title, Nav: nav, User: st.User, CSRF: st.CSRF, Self: c.host.Self, Now: c.now(), RefreshMS: c.opts.RefreshMillis, Roles: Roles}
+	for _, a := range c.alerts.get() {
+		if st.User.Sees(a.Admdvs) {
+			v.AlertCount++
 		}
-		if err := build(r, v); err != nil {
-			var pe *pageError
-			if errors.As(err, &pe) {
-				http.Error(w, pe.msg, pe.status)
-				return
-			}
-			c.log.Error("console page failed", "path", r.URL.Path, "err", err)
-			http.Error(w, "the console could not build this page; see the node log", http.StatusInternalServerError)
-			return
-		}
-		for _, t := range v.Tables {
-			t.Path, t.CSRF = r.URL.Path, st.CSRF
-		}
-		q := r.URL.Query()
-		if id := q.Get("csv"); id != "" {
-			t := v.table(id)
-			if t == nil {
-				http.Error(w, "no table "+id+" on this page", http.StatusNotFound)
-				return
-			}
-			writeCSV(w, c.host.Self.Admdvs+"-"+id+"-"+v.Now.UTC().Format("20060102T150405Z")+".csv", t)
-			return
-		}
-		if id := q.Get("fragment"); id != "" {
-			t := v.table(id)
-			if t == nil {
-				http.Error(w, "no table "+id+" on this page", http.StatusNotFound)
-				return
-			}
-			c.pages.exec(w, http.StatusOK, "tablebody", t)
-			return
-		}
-		c.pages.exec(w, http.StatusOK, "layout", v)
 	}
+	if err := build(r, v); err != nil {
+		var pe *pageError
+		if errors.As(err, &pe) {
+			http.Error(w, pe.msg, pe.status)
+			return
+		}
+		c.log.Error("console page failed", "path", r.URL.Path, "err", err)
+		http.Error(w, "the console could not build this page; see the node log", http.StatusInternalServerError)
+		return
+	}
+	for _, t := range v.Tables {
+		t.Path, t.CSRF = r.URL.Path, st.CSRF
+	}
+	q := r.URL.Query()
+	if id := q.Get("csv"); id != "" {
+		t := v.table(id)
+		if t == nil {
+			http.Error(w, "no table "+id+" on this page", http.StatusNotFound)
+			return
+		}
+		writeCSV(w, c.host.Self.Admdvs+"-"+id+"-"+v.Now.UTC().Format("20060102T150405Z")+".csv", t)
+		return
+	}
+	if id := q.Get("fragment"); id != "" {
+		t := v.table(id)
+		if t == nil {
+			http.Error(w, "no table "+id+" on this page", http.StatusNotFound)
+			return
+		}
+		c.pages.exec(w, http.StatusOK, "tablebody", t)
+		return
+	}
+	c.pages.exec(w, http.StatusOK, "layout", v)
 }
 
 func (v *view) table(id string) *table {
