@@ -78,7 +78,7 @@ func TestBrowser(t *testing.T) {
 	}
 	ring := console.NewErrorRing(nil, 20)
 	logger := slog.New(ring)
-	c := console.New(console.Options{SeedAdmin: "admin", RefreshMillis: 400, AlertInterval: 300 * time.Millisecond})
+	c := console.New(console.Options{RefreshMillis: 400, AlertInterval: 300 * time.Millisecond})
 	c.SetErrors(ring)
 	cc := node.NewConsole(c)
 	var nodes []*node.Node
@@ -125,18 +125,29 @@ func TestBrowser(t *testing.T) {
 		{Province: "440000", Receivable: 200000, Payable: 1234500, Net: -1034500},
 	}}, "issued")
 	c.SetClearing(book)
-	pw := c.SeededPassword()
-	if len(pw) < console.MinPassword {
-		t.Fatalf("seeded password %q", pw)
+	access, err := f.OpenConsole(ctx, 0, c, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
 	}
-	base := "http://" + nodes[0].Addr(node.Console)
+	t.Cleanup(access.Stop)
+	pw := access.Password
+	if len(pw) < console.MinPassword || access.User != "admin" {
+		t.Fatalf("seeded login %q / %q", access.User, pw)
+	}
+	base := access.URL
 	reg := nodes[0].Registry()
-
-	poller := f.AttachConsole(ctx, c, 300*time.Millisecond)
-	t.Cleanup(poller.Stop)
-	for i := 0; poller.Rounds() < 1; i++ {
+	reachable := func() int {
+		n := 0
+		for _, m := range c.Members().Members(ctx) {
+			if m.Reachable {
+				n++
+			}
+		}
+		return n
+	}
+	for i := 0; reachable() < len(nodes); i++ {
 		if i > 600 {
-			t.Fatal("poller made no round in 60 s")
+			t.Fatalf("console reaches %d of %d nodes after 60 s", reachable(), len(nodes))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

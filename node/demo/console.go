@@ -65,3 +65,26 @@ func (f *Federation) AttachConsole(ctx context.Context, c *console.Console, inte
 	c.SetDetails(f.ConsoleDetails())
 	return p
 }
+
+// ConsoleAccess is how to reach the demo's console.
+type ConsoleAccess struct {
+	URL      string
+	User     string
+	Password string // "" when the console already had users
+	// Stop ends the readiness poller; call it before closing the nodes.
+	Stop func()
+}
+
+// OpenConsole attaches c, served by f.Nodes[i], to the whole federation
+// (see AttachConsole) and creates its first admin "admin" with a random
+// password when it has no user yet.
+func (f *Federation) OpenConsole(ctx context.Context, i int, c *console.Console, interval time.Duration) (ConsoleAccess, error) {
+	n := f.Nodes[i]
+	p := f.AttachConsole(ctx, c, interval)
+	pw, err := c.SeedAdmin(ctx, "admin")
+	if err != nil {
+		p.Stop()
+		return ConsoleAccess{}, err
+	}
+	return ConsoleAccess{URL: "http://" + n.Addr(node.Console), User: "admin", Password: pw, Stop: p.Stop}, nil
+}
