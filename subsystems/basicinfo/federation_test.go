@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/internal/fen"
@@ -33,8 +34,8 @@ func newFed(t *testing.T, open func() *store.DB) *fed {
 	relay := &HTTPClient{Province: f.provinceURL}
 	f.nat = start(t, open(), centers.NationalAdmdvs, Options{Keys: keyring(t, 3), Transfers: relay})
 	up := &HTTPClient{National: f.nat.internode.URL}
-	f.optA = Options{Keys: keyring(t, 1), NationalKeys: nk, Index: up, Transfers: up}
-	f.optB = Options{Keys: keyring(t, 2), NationalKeys: nk, Index: up, Transfers: up}
+	f.optA = Options{Keys: keyring(t, 1), NationalKeys: nk, Index: up, Transfers: up, SyncInterval: -1}
+	f.optB = Options{Keys: keyring(t, 2), NationalKeys: nk, Index: up, Transfers: up, SyncInterval: -1}
 	f.dbA, f.dbB = open(), open()
 	f.startA()
 	f.startB(nil)
@@ -380,4 +381,46 @@ func TestTransferRefusals(t *testing.T) {
 			t.Fatalf("misaddressed: %d %s", code, raw)
 		}
 	})
+}
+
+// TestSyncLoop checks the background loop: a province's enrolment reaches
+// the national index and a started transfer completes without explicit
+// calls.
+func TestSyncLoop(t *testing.T) {
+	eachKind(t, func(t *testing.T, open func() *store.DB) {
+		ctx := testCtx(t)
+		f := newFed(t, open)
+		y := certno("440305", "19660606", 42)
+		if _, err := f.a.s.Enrol(ctx, person("440300", "钱七", y), "opA"); err != nil {
+			t.Fatal(err)
+		}
+		f.a.close()
+		f.optA.SyncInterval, f.optB.SyncInterval = 20*time.Millisecond, 20*time.Millisecond
+		f.startA()
+		f.b.close()
+		f.startB(nil)
+		if _, err := f.b.s.StartTransfer(ctx, TransferRequest{ID: "TR-loop-0001", From: "440300", Person: person("110100", "钱七", y), Operator: "opB"}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, func() bool {
+			tr, err := f.b.s.Transfer(ctx, "TR-loop-0001", "in")
+			if err != nil || tr.State != TransferDone {
+				return false
+			}
+			loc, err := f.nat.s.Locate(ctx, f.a.s.NationalID(y))
+			return err == nil && len(loc) == 2 && loc[0].Admdvs == "110100" && loc[1].Status == StatusTransferred
+		})
+	})
+}
+
+// eventually polls cond every 20 ms for up to 30 s.
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

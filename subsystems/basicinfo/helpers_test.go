@@ -80,6 +80,7 @@ func start(t *testing.T, db *store.DB, admdvs string, o Options) *node {
 }
 
 func (n *node) close() {
+	_ = n.s.Stop(context.Background())
 	n.admin.Close()
 	n.internode.Close()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ybfed/ybfed/federation/centers"
+	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
@@ -124,6 +125,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
+		var pe *fen.ParseError
+		if errors.As(err, &pe) {
+			return bad("person.acct_balc", "%v", pe) // the only money field of the API
+		}
 		if errors.As(err, &te) {
 			return bad(te.Field, "want %s", te.Type)
 		}

@@ -142,6 +142,8 @@ func TestPersonHTTP(t *testing.T) {
 			{"unknown field", map[string]any{"operator": "op", "person": person("440300", "王五", cert), "x": 1}, "x"},
 			{"wrong type", map[string]any{"operator": "op", "person": map[string]any{"months": "many"}}, "person.months"},
 			{"no operator", map[string]any{"person": person("440300", "王五", cert)}, "operator"},
+			{"bad money", map[string]any{"operator": "op", "person": map[string]any{"acct_balc": "1.234"}}, "person.acct_balc"},
+			{"negative balance", map[string]any{"operator": "op", "person": func() Person { p := person("440300", "王五", cert); p.AcctBalc = -1; return p }()}, "person.acct_balc"},
 		}
 		for _, b := range bad {
 			t.Run(b.name, func(t *testing.T) {

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ybfed/ybfed/crypto/pii"
+	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
@@ -77,6 +79,11 @@ type Options struct {
 	// Transfers carries transfer messages to other provinces (through the
 	// national node); nil before the node wires it.
 	Transfers TransferPeer
+	// SyncInterval is how often a province node pushes its index entries
+	// and resumes unfinished transfers in the background (default 30 s;
+	// negative turns the loop off). The loop runs only when Index or
+	// Transfers is set.
+	SyncInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -87,6 +94,8 @@ type Service struct {
 	log    *slog.Logger
 	admdvs string
 	opt    Options
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 var _ subsystem.Subsystem = (*Service)(nil)
@@ -118,7 +127,7 @@ func (s *Service) Descriptor() subsystem.Descriptor {
 
 // Start keeps the store and registers the admin and console routes. The
 // internode routes are registered by the node with RegisterInternode.
-func (s *Service) Start(_ context.Context, env subsystem.Env) error {
+func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 	if s.opt.Keys == nil {
 		return errors.New("basicinfo: no PII keyring")
 	}
@@ -127,7 +136,41 @@ func (s *Service) Start(_ context.Context, env subsystem.Env) error {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.routes(env)
+	if s.admdvs != centers.NationalAdmdvs && (s.opt.Index != nil || s.opt.Transfers != nil) && s.opt.SyncInterval >= 0 {
+		every := s.opt.SyncInterval
+		if every == 0 {
+			every = 30 * time.Second
+		}
+		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		s.stop = cancel
+		s.wg.Add(1)
+		go s.syncLoop(lctx, every)
+	}
 	return nil
+}
+
+// syncLoop pushes the index and resumes transfers until ctx ends.
+func (s *Service) syncLoop(ctx context.Context, every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.opt.Index != nil {
+			if _, err := s.PushIndex(ctx, 0); err != nil && ctx.Err() == nil {
+				s.log.Warn("person index push failed", "err", err)
+			}
+		}
+		if s.opt.Transfers != nil {
+			if _, err := s.ResumeTransfers(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("transfers not all advanced", "err", err)
+			}
+		}
+	}
 }
 
 // Ready is nil once started.
@@ -138,8 +181,15 @@ func (s *Service) Ready(context.Context) error {
 	return nil
 }
 
-// Stop has nothing to stop.
-func (s *Service) Stop(context.Context) error { return nil }
+// Stop ends the background loop.
+func (s *Service) Stop(context.Context) error {
+	if s.stop != nil {
+		s.stop()
+		s.wg.Wait()
+		s.stop = nil
+	}
+	return nil
+}
 
 // NationalID returns the national index id of a certificate number.
 func (s *Service) NationalID(certno string) string {
