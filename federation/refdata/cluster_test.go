@@ -481,6 +481,9 @@ func TestLeaderLossDuringPublish(t *testing.T) {
 		return nil
 	})
 	c.stop(old.id)
+	// The new leader's first entry is a no-op the state machine never
+	// sees; waiting for it must still end.
+	c.waitAll(c.leader().r.Status().LastIndex)
 	first := <-errc
 	t.Logf("publish during leader loss: %v", first)
 	// The caller retries the whole publish until it succeeds; parts that

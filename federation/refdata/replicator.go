@@ -523,7 +523,7 @@ func (r *Replicator) WaitApplied(ctx context.Context, index uint64) error {
 	defer t.Stop()
 	for {
 		ch := r.fsm.waitCh()
-		if r.fsm.applied.Load() >= index {
+		if r.reached(index) {
 			return nil
 		}
 		select {
@@ -533,6 +533,34 @@ func (r *Replicator) WaitApplied(ctx context.Context, index uint64) error {
 		case <-t.C:
 		}
 	}
+}
+
+// maxNoopScan bounds how many entries reached looks back over.
+const maxNoopScan = 64
+
+// reached reports whether this node has applied everything up to index.
+// Entries the state machine never sees (a new leader's no-op, barriers)
+// count as applied once every command and configuration before them is.
+func (r *Replicator) reached(index uint64) bool {
+	applied := r.fsm.applied.Load()
+	if applied >= index {
+		return true
+	}
+	if index-applied > maxNoopScan {
+		return false
+	}
+	for i := index; i > applied; i-- {
+		var l raft.Log
+		if err := r.boltDB.GetLog(i, &l); err != nil {
+			// Not in the log: either not received yet, or compacted
+			// behind a snapshot, which raft's applied index covers.
+			return i <= r.raft.LastIndex() && r.raft.AppliedIndex() >= index
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			return false
+		}
+	}
+	return true
 }
 
 // Publish submits one signed batch and waits until it is committed and
