@@ -239,3 +239,41 @@ func TestRegisters(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentEnrolments enrols from several goroutines at once: every
+// enrolment gets its own psn_no and history seq (retried on conflicts).
+func TestConcurrentEnrolments(t *testing.T) {
+	eachKind(t, func(t *testing.T, open func() *store.DB) {
+		ctx := testCtx(t)
+		n := start(t, open(), "440300", Options{Keys: keyring(t, 1)})
+		const workers, each = 4, 5
+		errs := make(chan error, workers*each)
+		done := make(chan struct{})
+		for w := 0; w < workers; w++ {
+			go func(w int) {
+				defer func() { done <- struct{}{} }()
+				for i := 0; i < each; i++ {
+					_, err := n.s.Enrol(ctx, person("440300", "并发", certno("440305", "19900101", w*10+i)), "op")
+					errs <- err
+				}
+			}(w)
+		}
+		for w := 0; w < workers; w++ {
+			<-done
+		}
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := n.s.Count(ctx)
+		if err != nil || c[StatusActive] != workers*each {
+			t.Fatalf("counts %v, %v", c, err)
+		}
+		ch, err := n.s.Changes(ctx, 0, 100)
+		if err != nil || len(ch) != workers*each {
+			t.Fatalf("%d changes, %v", len(ch), err)
+		}
+	})
+}
