@@ -9,6 +9,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/node/config"
+	"github.com/ybfed/ybfed/node/console"
 )
 
 // Build assembles a node with every component its configuration calls for.
@@ -27,6 +28,8 @@ type Parts struct {
 	Refdata    *refdataComponent
 	Member     *memberComponent
 	Settlement *SettlementComponent
+	// Console is the operator console (nil without listen.console).
+	Console *ConsoleComponent
 }
 
 // Parts returns the node's wired components (zero before Open).
@@ -48,7 +51,8 @@ func wireComponents(n *Node) ([]Component, error) {
 		// Without certificates the node can still settle its own insured
 		// locally; federation links wait for enrolment.
 		n.parts.Settlement = NewSettlementComponent(nil, nil)
-		return append(out, n.parts.Settlement), nil
+		out = append(out, n.parts.Settlement)
+		return n.withConsole(out), nil
 	}
 	rd := newRefdataComponent(n.material, nil)
 	mc := newMemberComponent(n.material, rd.Applied)
@@ -70,7 +74,28 @@ func wireComponents(n *Node) ([]Component, error) {
 			return s.Keyring().Marshal(), nil
 		})
 	}
-	return append(out, rd, mc, &raftMembership{rd: rd, mc: mc}, sc), nil
+	out = append(out, rd, mc, &raftMembership{rd: rd, mc: mc}, sc)
+	return n.withConsole(out), nil
+}
+
+// withConsole appends the operator console, last, so it can read every
+// other component's state; it shows the node-wide audit log.
+func (n *Node) withConsole(out []Component) []Component {
+	if n.cfg.Listen.Console == "" {
+		return out
+	}
+	for _, c := range n.opts.Components {
+		if cc, ok := c.(*ConsoleComponent); ok { // the caller brought its own
+			n.parts.Console = cc
+			return out
+		}
+	}
+	c := console.New(console.Options{})
+	if n.audit != nil {
+		c.SetAuditLog(n.audit.Store())
+	}
+	n.parts.Console = NewConsole(c)
+	return append(out, n.parts.Console)
 }
 
 // memberDirectory routes by the live membership's routing table.
