@@ -32,6 +32,7 @@ func TestFederation(t *testing.T) {
 		{"enrol", enrolOverContainerNetwork},
 		{"partition", partitionProvince},
 		{"rolling_restart", rollingRestart},
+		{"leader_crash", leaderCrash},
 	} {
 		if !t.Run(sc.name, func(t *testing.T) { sc.run(t, f) }) {
 			t.Fatalf("scenario %s failed; the later scenarios were not run", sc.name)
@@ -243,5 +244,66 @@ func rollingRestart(t *testing.T, f *containertest.Federation) {
 		}
 		t.Logf("%s: stopped in %s, ready again %s after start", n.Admdvs, stopped.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
 	}
+	f.RequireInvariants(ctx, t, invariantWait)
+}
+
+// leaderCrash: the reference-data raft leader is killed outright
+// (SIGKILL). The others elect a new leader among themselves and stay
+// ready; the old leader, started again, follows the new one.
+func leaderCrash(t *testing.T, f *containertest.Federation) {
+	ctx := ctxFor(t, 6*time.Minute)
+	leader, _, err := f.RefdataStatus(ctx, f.National)
+	if errors.Is(err, containertest.ErrNotServed) {
+		t.Skip("reference data is not served by these nodes")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := f.Node(leader)
+	if old == nil {
+		t.Fatalf("raft leader %q is no node of the federation", leader)
+	}
+	rest := f.Others(old)
+	t0 := time.Now()
+	if err := f.KillNode(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	var elected string
+	err = containertest.Poll(ctx, 2*time.Minute, 250*time.Millisecond, func(ctx context.Context) error {
+		seen := map[string]bool{}
+		for _, n := range rest {
+			l, _, err := f.RefdataStatus(ctx, n)
+			if err != nil {
+				return err
+			}
+			if l == "" || l == old.Admdvs {
+				return fmt.Errorf("%s follows %q", n.Admdvs, l)
+			}
+			seen[l] = true
+		}
+		if len(seen) != 1 {
+			return fmt.Errorf("leaders named: %v", seen)
+		}
+		for l := range seen {
+			elected = l
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("no new leader after killing %s: %v", old.Admdvs, err)
+	}
+	election := time.Since(t0)
+	if err := f.WaitReady(ctx, time.Minute, rest...); err != nil {
+		t.Fatalf("after the leader crash: %v", err)
+	}
+	t1 := time.Now()
+	if err := f.StartNode(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WaitReady(ctx, 2*time.Minute, f.Nodes()...); err != nil {
+		t.Fatalf("after restarting the old leader: %v", err)
+	}
+	t.Logf("figures: leader %s killed, %s elected after %s; %s ready again %s after its start",
+		old.Admdvs, elected, election.Round(time.Millisecond), old.Admdvs, time.Since(t1).Round(time.Millisecond))
 	f.RequireInvariants(ctx, t, invariantWait)
 }
