@@ -181,8 +181,8 @@ func (d *Docker) remove(ctx context.Context, filter string, pick func(created st
 		}
 		var ids []string
 		for _, line := range strings.Split(out, "\n") {
-			f := strings.Fields(line)
-			if len(f) == 2 && pick(f[1]) {
+			f := append(strings.Fields(line), "")
+			if f[0] != "" && pick(f[1]) {
 				ids = append(ids, f[0])
 			}
 		}

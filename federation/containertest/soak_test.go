@@ -46,10 +46,13 @@ func TestSoak(t *testing.T) {
 				victim = n
 			}
 		}
-		var cut *containertest.Node
-		for cut == nil || cut == victim {
-			cut = f.Provinces[rng.IntN(len(f.Provinces))]
+		var candidates []*containertest.Node
+		for _, p := range f.Provinces {
+			if p != victim {
+				candidates = append(candidates, p)
+			}
 		}
+		cut := candidates[rng.IntN(len(candidates))]
 		t.Logf("round %d: kill %s, partition %s", round, victim.Admdvs, cut.Admdvs)
 		if err := f.KillNode(ctx, victim); err != nil {
 			t.Fatal(err)
