@@ -151,9 +151,12 @@ func Open(ctx context.Context, cfg Config) (r *Replicator, err error) {
 		r.known[id] = a
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	// Returning (nil, err) clears the named result, so close through a
+	// copy of the pointer when start-up fails part way.
+	opened := r
 	defer func() {
 		if err != nil {
-			r.Close()
+			opened.Close()
 		}
 	}()
 	if r.fsm, err = newFSM(ctx, st, trust, log, snapshotTmp(cfg.Dir)); err != nil {
