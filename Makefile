@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X github.com/ybfed/ybfed/internal/version.Version=$(VERSION) \
 	-X github.com/ybfed/ybfed/internal/version.Commit=$(COMMIT) \
 	-X github.com/ybfed/ybfed/internal/version.Date=$(DATE)
 
-.PHONY: build demo check bench soak clean
+.PHONY: build demo check check-containers bench soak clean
 
 ## build: the static ybnode binary in bin/
 build:
@@ -25,6 +25,10 @@ check:
 ## bench: the benchmarks behind docs/BENCHMARKS.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
+
+## check-containers: the slow container tests of the installer and the playbooks
+check-containers:
+	YBFED_CONTAINER_TESTS=1 scripts/with-postgres $(GO) test -count=1 -timeout 60m -run Container ./installer/ ./deploy/ansible/
 
 ## soak: long chaos and soak runs (not part of check)
 soak:
