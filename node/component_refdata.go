@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/tjfoc/gmsm/x509"
 
@@ -72,10 +73,13 @@ func (c *refdataComponent) Start(ctx context.Context, h *Host) error {
 	if h.Node != nil && h.Node.revoked != nil {
 		onRevoke = h.Node.revoked.Add
 	}
+	tune := cfg.Federation.Raft
 	r, err := refdata.Open(ctx, refdata.Config{
 		ID: cfg.Node.Admdvs, Listen: cfg.Listen.Raft, Advertise: raftAdvertise(cfg.Advertise, cfg.Listen.Raft),
 		Dir: filepath.Join(cfg.DataDir, "raft"), Material: c.mat, CA: c.caCert, DB: h.DB,
 		Voters: cfg.Federation.Voters, Log: h.Log, OnRevoke: onRevoke,
+		NoSync: tune.NoSync, HeartbeatTimeout: time.Duration(tune.HeartbeatTimeout),
+		ElectionTimeout: time.Duration(tune.ElectionTimeout), LeaderLeaseTimeout: time.Duration(tune.LeaderLeaseTimeout),
 	})
 	if err != nil {
 		return err

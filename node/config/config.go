@@ -87,6 +87,21 @@ type Federation struct {
 	// CAFingerprint is the hex SM3 fingerprint of the federation CA
 	// certificate, checked at enrolment.
 	CAFingerprint string `yaml:"ca_fingerprint"`
+	// Raft tunes the reference-data raft member; zero values take the
+	// defaults.
+	Raft Raft `yaml:"raft"`
+}
+
+// Raft tunes the reference-data raft member.
+type Raft struct {
+	// NoSync skips the fsync of every raft log write: only for many nodes
+	// sharing one disk (the single-machine demo).
+	NoSync bool `yaml:"no_sync"`
+	// HeartbeatTimeout, ElectionTimeout and LeaderLeaseTimeout are raft's
+	// timeouts; larger values tolerate a starved scheduler.
+	HeartbeatTimeout   Duration `yaml:"heartbeat_timeout"`
+	ElectionTimeout    Duration `yaml:"election_timeout"`
+	LeaderLeaseTimeout Duration `yaml:"leader_lease_timeout"`
 }
 
 // TLS locates the node's key material.
@@ -347,6 +362,14 @@ func (c *Config) Validate() Errors {
 	}
 	if len(c.Federation.Voters) > 0 && len(c.Federation.Voters)%2 == 0 {
 		add("federation.voters", "needs an odd number of voters, has %d", len(c.Federation.Voters))
+	}
+	for _, d := range []struct {
+		key string
+		val Duration
+	}{{"heartbeat_timeout", c.Federation.Raft.HeartbeatTimeout}, {"election_timeout", c.Federation.Raft.ElectionTimeout}, {"leader_lease_timeout", c.Federation.Raft.LeaderLeaseTimeout}} {
+		if d.val < 0 {
+			add("federation.raft."+d.key, "must not be negative")
+		}
 	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":

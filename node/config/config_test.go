@@ -54,6 +54,8 @@ func TestValidate(t *testing.T) {
 		{"postgres without url", "storage:\n  driver: postgres\n", "storage.url: required"},
 		{"http national url", "federation:\n  national_url: http://x:1\n", "federation.national_url: must be an https:// URL"},
 		{"bad duration", "shutdown:\n  drain: soon\n", "invalid duration"},
+		{"raft tuning for many nodes on one machine", "federation:\n  raft:\n    no_sync: true\n    heartbeat_timeout: 5s\n    election_timeout: 5s\n    leader_lease_timeout: 4s\n", ""},
+		{"negative raft timeout", "federation:\n  raft:\n    election_timeout: -1s\n", "federation.raft.election_timeout: must not be negative"},
 		{"unknown nested key", "federation:\n  seedz: []\n", "federation.seedz: unknown key"},
 		{"same port on two hosts is fine", "listen:\n  hospital: \"127.0.0.1:9500\"\n  internode: \"127.0.0.2:9500\"\n", ""},
 	} {
