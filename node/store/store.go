@@ -6,6 +6,10 @@
 // PostgreSQL and CockroachDB with cockroach-go's crdb package. Queries are
 // written once with `?` placeholders; Tx and DB rebind them to `$n` for the
 // PostgreSQL wire protocol.
+//
+// On SQLite every connection keeps a prepared statement per distinct query
+// text (stmtcache.go), so hot statements are parsed once per connection;
+// pgx keeps its own per-connection statement cache on PostgreSQL.
 package store
 
 import (
@@ -108,7 +112,7 @@ func (db *DB) openSQLite(cfg Config) error {
 	}
 	db.path = cfg.Path
 	base := "file:" + cfg.Path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	w, err := openSQLiteCached(base + "&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("store: open sqlite %s: %w", cfg.Path, err)
 	}
@@ -122,7 +126,7 @@ func (db *DB) openSQLite(cfg Config) error {
 		w.Close()
 		return fmt.Errorf("store: open sqlite %s: %w", cfg.Path, err)
 	}
-	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	r, err := openSQLiteCached(base + "&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("store: open sqlite readers %s: %w", cfg.Path, err)
@@ -135,6 +139,18 @@ func (db *DB) openSQLite(cfg Config) error {
 	r.SetMaxIdleConns(n)
 	db.write, db.read = w, r
 	return nil
+}
+
+// openSQLiteCached opens a pool of SQLite connections that each keep their
+// prepared statements (see cachingConnector).
+func openSQLiteCached(dsn string) (*sql.DB, error) {
+	probe, err := sql.Open("sqlite", dsn) // connects nothing; yields the registered driver
+	if err != nil {
+		return nil, err
+	}
+	drv := probe.Driver()
+	_ = probe.Close()
+	return sql.OpenDB(&cachingConnector{dsn: dsn, drv: drv}), nil
 }
 
 // Kind reports the backend in use.

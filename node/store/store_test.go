@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"sync"
@@ -86,6 +87,105 @@ func TestConformance(t *testing.T) {
 			var amt int64
 			if err := db.QueryRow(ctx, "SELECT amount FROM moves WHERE msgid = ?", "m-1").Scan(&amt); err != nil || amt != 100 {
 				t.Fatalf("amount %d err %v", amt, err)
+			}
+		})
+
+		t.Run("repeated statements", func(t *testing.T) {
+			// The same query text runs many times (prepared statements are
+			// kept per connection on SQLite), nested inside its own open
+			// result set, after a failure, and beyond the cache's bound.
+			const n = 40
+			err := db.Tx(ctx, func(tx *store.Tx) error {
+				for i := 0; i < n; i++ {
+					if _, err := tx.Exec(ctx, "INSERT INTO moves(msgid, amount) VALUES (?, ?)", fmt.Sprintf("r-%02d", i), int64(i)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A duplicate fails and leaves the statement usable.
+			err = db.Tx(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO moves(msgid, amount) VALUES (?, ?)", "r-00", int64(7))
+				return err
+			})
+			if err == nil {
+				t.Fatal("duplicate msgid accepted")
+			}
+			err = db.Tx(ctx, func(tx *store.Tx) error {
+				if _, err := tx.Exec(ctx, "INSERT INTO moves(msgid, amount) VALUES (?, ?)", "s-00", int64(-1)); err != nil {
+					return fmt.Errorf("insert after a failed one: %w", err)
+				}
+				// The same query nested inside its own iteration.
+				const q = "SELECT msgid, amount FROM moves WHERE msgid >= ? AND msgid < ? ORDER BY msgid"
+				rows, err := tx.Query(ctx, q, "r-", "r-~")
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				seen := 0
+				for rows.Next() {
+					var id string
+					var amt int64
+					if err := rows.Scan(&id, &amt); err != nil {
+						return err
+					}
+					if amt != int64(seen) {
+						return fmt.Errorf("row %d: %s/%d", seen, id, amt)
+					}
+					seen++
+					if tx.Kind() != store.SQLite {
+						continue // one result set at a time on the PostgreSQL wire
+					}
+					var id2 string
+					var amt2 int64
+					if err := tx.QueryRow(ctx, q, id, id+"~").Scan(&id2, &amt2); err != nil {
+						return fmt.Errorf("nested %s: %w", id, err)
+					}
+					if id2 != id || amt2 != amt {
+						return fmt.Errorf("row %s/%d, nested %s/%d", id, amt, id2, amt2)
+					}
+				}
+				if err := rows.Err(); err != nil {
+					return err
+				}
+				if seen != n {
+					return fmt.Errorf("iterated %d rows, want %d", seen, n)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// More distinct query texts than a connection keeps prepared.
+			for i := 0; i < 600; i++ {
+				var amt int64
+				q := fmt.Sprintf("SELECT amount + %d FROM moves WHERE msgid = ?", i)
+				if err := db.QueryRow(ctx, q, "r-05").Scan(&amt); err != nil || amt != int64(5+i) {
+					t.Fatalf("query %d: %d %v", i, amt, err)
+				}
+			}
+			// A table dropped and created anew under a kept statement.
+			for round := 0; round < 2; round++ {
+				err := db.Tx(ctx, func(tx *store.Tx) error {
+					if _, err := tx.Exec(ctx, "CREATE TABLE scratch (k TEXT PRIMARY KEY, v BIGINT NOT NULL)"); err != nil {
+						return err
+					}
+					if _, err := tx.Exec(ctx, "INSERT INTO scratch(k, v) VALUES (?, ?)", "a", int64(round)); err != nil {
+						return err
+					}
+					var v int64
+					if err := tx.QueryRow(ctx, "SELECT v FROM scratch WHERE k = ?", "a").Scan(&v); err != nil || v != int64(round) {
+						return fmt.Errorf("round %d: %d %w", round, v, err)
+					}
+					_, err := tx.Exec(ctx, "DROP TABLE scratch")
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 		})
 
