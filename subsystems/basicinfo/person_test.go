@@ -1,11 +1,13 @@
 package basicinfo
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/ybfed/ybfed/crypto/pii"
 	"github.com/ybfed/ybfed/node/store"
 )
 
@@ -274,6 +276,50 @@ func TestConcurrentEnrolments(t *testing.T) {
 		ch, err := n.s.Changes(ctx, 0, 100)
 		if err != nil || len(ch) != workers*each {
 			t.Fatalf("%d changes, %v", len(ch), err)
+		}
+	})
+}
+
+// TestRotateKeys moves sealed PII to a new key; lookups keep working and
+// the old key is no longer needed.
+func TestRotateKeys(t *testing.T) {
+	eachKind(t, func(t *testing.T, open func() *store.DB) {
+		ctx := testCtx(t)
+		db := open()
+		k1 := bytes.Repeat([]byte{1}, 16)
+		ix := bytes.Repeat([]byte{7}, 32)
+		old, err := pii.NewKeyring("k1", map[string][]byte{"k1": k1}, ix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := start(t, db, "440300", Options{Keys: old})
+		certs := []string{certno("440305", "19800101", 1), certno("440305", "19800101", 2)}
+		for _, c := range certs {
+			if _, err := n.s.Enrol(ctx, person("440300", "王五", c), "op"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n.close()
+		both, err := pii.NewKeyring("k2", map[string][]byte{"k1": k1, "k2": bytes.Repeat([]byte{2}, 16)}, ix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = start(t, db, "440300", Options{Keys: both})
+		for i, want := range []int{2, 0} {
+			if got, err := n.s.RotateKeys(ctx); err != nil || got != want {
+				t.Fatalf("rotation %d: %d, %v; want %d", i, got, err, want)
+			}
+		}
+		n.close()
+		onlyNew, err := pii.NewKeyring("k2", map[string][]byte{"k2": bytes.Repeat([]byte{2}, 16)}, ix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = start(t, db, "440300", Options{Keys: onlyNew})
+		for _, c := range certs {
+			if p, err := n.s.FindByCertno(ctx, c); err != nil || p.Name != "王五" {
+				t.Fatalf("after rotation: %+v, %v", p, err)
+			}
 		}
 	})
 }
