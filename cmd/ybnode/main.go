@@ -65,6 +65,7 @@ machine.`,
 	root.AddCommand(auditCmd())
 	root.AddCommand(refCmd(), catalogCmd())
 	root.AddCommand(consoleCmd())
+	root.AddCommand(membersCmd(), federationCmd())
 	return root
 }
 
