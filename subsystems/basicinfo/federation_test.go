@@ -375,6 +375,12 @@ func TestTransferRefusals(t *testing.T) {
 				t.Fatalf("%+v: %d %s, want field %s", b.r, code, raw, b.field)
 			}
 		}
+		// A province's refusal comes back through the relay with its status.
+		_, err = f.optB.Transfers.DeliverTransfer(ctx, TransferMessage{ID: "TR-none-0001", Step: StepConfirm, From: "440300", To: "110100", Nidx: f.b.s.NationalID(dead)})
+		var pe *PeerError
+		if !errors.As(err, &pe) || pe.Status != 404 {
+			t.Fatalf("confirm of an unknown transfer through the relay: %v", err)
+		}
 		// Misaddressed deliveries are refused by the province.
 		m := TransferMessage{ID: "TR-bad-0004", Step: StepRequest, From: "440300", To: "110100", Nidx: f.b.s.NationalID(dead)}
 		if code, raw := call(t, f.b.internode, "POST", PathTransfer, m, nil); code != 400 || !strings.Contains(raw, "from_admdvs") {
