@@ -205,3 +205,13 @@ func (a SupervisionCreditEvents) CreditEvents(ctx context.Context, period string
 	}
 	return out, nil
 }
+
+// businessComponents builds the business subsystems a node runs; their
+// tables and rules are loaded through their admin routes.
+func businessComponents(n *Node) ([]Component, error) {
+	biz, err := NewBusiness(BusinessOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return biz.Components(), nil
+}

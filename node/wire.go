@@ -40,13 +40,11 @@ func (n *Node) Parts() Parts { return n.parts }
 // routing table settlement uses), the raft membership reconciler, then
 // settlement.
 func wireComponents(n *Node) ([]Component, error) {
-	// The business subsystems run on every node on its own data; their
-	// tables and rules are loaded through their admin routes.
-	biz, err := NewBusiness(BusinessOptions{})
+	// The business subsystems run on every node on its own data.
+	out, err := businessComponents(n)
 	if err != nil {
 		return nil, err
 	}
-	out := biz.Components()
 	if n.material == nil {
 		// Without certificates the node can still settle its own insured
 		// locally; federation links wait for enrolment.
