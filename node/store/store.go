@@ -112,7 +112,12 @@ func (db *DB) openSQLite(cfg Config) error {
 	}
 	db.path = cfg.Path
 	base := "file:" + cfg.Path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
-	w, err := openSQLiteCached(base + "&_txlock=immediate")
+	// The writer keeps temporary files in memory: group commit runs each
+	// request in a savepoint of one transaction, and the savepoints' journal
+	// would otherwise spill to a temporary file once a batch passes 64 KiB,
+	// one write(2) per page changed. Readers keep the default so that large
+	// sorts may still spill to disk.
+	w, err := openSQLiteCached(base + "&_txlock=immediate&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return fmt.Errorf("store: open sqlite %s: %w", cfg.Path, err)
 	}
