@@ -65,6 +65,8 @@ machine.`,
 	root.AddCommand(auditCmd())
 	root.AddCommand(refCmd(), catalogCmd())
 	root.AddCommand(consoleCmd())
+	root.AddCommand(clearingCmd())
+	root.AddCommand(benchCmd())
 	root.AddCommand(membersCmd(), federationCmd())
 	return root
 }
