@@ -18,7 +18,9 @@ var ErrNotFound = errors.New("refdata: not found")
 func (s *Store) Lookup(ctx context.Context, ns, code string) (catalog.Item, uint64, error) {
 	var enc []byte
 	var v int64
-	err := s.db.QueryRow(ctx, "SELECT item, version FROM refdata_item WHERE namespace = ? AND code = ?", ns, code).Scan(&enc, &v)
+	err := s.db.QueryRow(ctx, `SELECT h.item, i.version FROM refdata_item i
+		JOIN refdata_hist h ON h.namespace = i.namespace AND h.version = i.version AND h.code = i.code
+		WHERE i.namespace = ? AND i.code = ?`, ns, code).Scan(&enc, &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return catalog.Item{}, 0, fmt.Errorf("%w: %s %s", ErrNotFound, ns, code)
 	}
@@ -65,8 +67,10 @@ func (s *Store) Search(ctx context.Context, ns, sub string, limit int) ([]catalo
 		limit = 100
 	}
 	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(sub)
-	rows, err := s.db.Query(ctx, `SELECT item FROM refdata_item WHERE namespace = ? AND name LIKE ? ESCAPE '\'
-		ORDER BY code LIMIT ?`, ns, "%"+esc+"%", limit)
+	rows, err := s.db.Query(ctx, `SELECT h.item FROM refdata_item i
+		JOIN refdata_hist h ON h.namespace = i.namespace AND h.version = i.version AND h.code = i.code
+		WHERE i.namespace = ? AND i.name LIKE ? ESCAPE '\'
+		ORDER BY i.code LIMIT ?`, ns, "%"+esc+"%", limit)
 	if err != nil {
 		return nil, fmt.Errorf("refdata search %s: %w", ns, err)
 	}

@@ -13,8 +13,13 @@ import (
 	"github.com/ybfed/ybfed/node/store"
 )
 
-// snapMagic starts a snapshot stream: "YBS" and format version 1.
-const snapMagic = "YBS\x01"
+// snapMagic starts a snapshot stream: "YBS" and format version 2 (item
+// bytes only in refdata_hist). snapMagicV1 streams, whose refdata_item rows
+// also carry the item bytes, are still restored.
+const (
+	snapMagic   = "YBS\x02"
+	snapMagicV1 = "YBS\x01"
+)
 
 // column types in a snapshot.
 const (
@@ -28,18 +33,35 @@ type table struct {
 	cols  []string
 	types string
 	order string
+	// skip is the number of trailing columns read from the stream but not
+	// stored (a column a later schema dropped).
+	skip int
 }
 
 // tables are the replicated tables, in the order they are written.
 var tables = []table{
-	{"refdata_meta", []string{"k", "v"}, "si", "k"},
-	{"refdata_ns", []string{"namespace", "version", "effective_from", "pending_version", "pending_next", "pending_parts"}, "siiiii", "namespace"},
-	{"refdata_version", []string{"namespace", "version", "effective_from", "signer", "signed_at", "parts", "changes", "raft_index"}, "siisiiii", "namespace, version"},
-	{"refdata_part", []string{"namespace", "version", "part", "hash", "raft_index", "changes"}, "siibib", "namespace, version, part"},
-	{"refdata_item", []string{"namespace", "code", "name", "version", "item"}, "sssib", "namespace, code"},
-	{"refdata_hist", []string{"namespace", "version", "code", "op", "item"}, "sisib", "namespace, version, code"},
-	{"refdata_rejection", []string{"raft_index", "namespace", "version", "part", "signer", "reason"}, "isiiss", "raft_index"},
-	{"refdata_revoked", []string{"serial", "reason", "version", "raft_index"}, "ssii", "serial"},
+	{"refdata_meta", []string{"k", "v"}, "si", "k", 0},
+	{"refdata_ns", []string{"namespace", "version", "effective_from", "pending_version", "pending_next", "pending_parts"}, "siiiii", "namespace", 0},
+	{"refdata_version", []string{"namespace", "version", "effective_from", "signer", "signed_at", "parts", "changes", "raft_index"}, "siisiiii", "namespace, version", 0},
+	{"refdata_part", []string{"namespace", "version", "part", "hash", "raft_index", "changes"}, "siibib", "namespace, version, part", 0},
+	{"refdata_item", []string{"namespace", "code", "name", "version"}, "sssi", "namespace, code", 0},
+	{"refdata_hist", []string{"namespace", "version", "code", "op", "item"}, "sisib", "namespace, version, code", 0},
+	{"refdata_rejection", []string{"raft_index", "namespace", "version", "part", "signer", "reason"}, "isiiss", "raft_index", 0},
+	{"refdata_revoked", []string{"serial", "reason", "version", "raft_index"}, "ssii", "serial", 0},
+}
+
+// tablesV1 reads a version 1 stream: refdata_item rows carry the item
+// bytes, which are skipped.
+func tablesV1() []table {
+	out := append([]table(nil), tables...)
+	for i := range out {
+		if out[i].name == "refdata_item" {
+			out[i].cols = append(append([]string(nil), out[i].cols...), "item")
+			out[i].types += "b"
+			out[i].skip = 1
+		}
+	}
+	return out
 }
 
 // Dump writes every replicated table to w in a deterministic order. The
@@ -118,7 +140,15 @@ func dumpTable(ctx context.Context, db *store.DB, t table, w *bufio.Writer, scra
 func (s *Store) Restore(ctx context.Context, r io.Reader) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	head := make([]byte, len(snapMagic))
-	if _, err := io.ReadFull(br, head); err != nil || string(head) != snapMagic {
+	if _, err := io.ReadFull(br, head); err != nil {
+		return fmt.Errorf("refdata restore: not a snapshot")
+	}
+	format := tables
+	switch string(head) {
+	case snapMagic:
+	case snapMagicV1:
+		format = tablesV1()
+	default:
 		return fmt.Errorf("refdata restore: not a snapshot")
 	}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
@@ -127,7 +157,7 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) error {
 				return fmt.Errorf("clear %s: %w", tables[i].name, err)
 			}
 		}
-		for _, t := range tables {
+		for _, t := range format {
 			if err := restoreTable(ctx, tx, t, br); err != nil {
 				return fmt.Errorf("restore %s: %w", t.name, err)
 			}
@@ -148,9 +178,10 @@ func restoreTable(ctx context.Context, tx *store.Tx, t table, r *bufio.Reader) e
 	if string(name) != t.name {
 		return fmt.Errorf("snapshot holds table %q here", name)
 	}
-	per := 900 / len(t.cols)
-	rowSQL := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
-	head := "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES "
+	stored := len(t.cols) - t.skip
+	per := 900 / stored
+	rowSQL := "(" + strings.TrimSuffix(strings.Repeat("?, ", stored), ", ") + ")"
+	head := "INSERT INTO " + t.name + " (" + strings.Join(t.cols[:stored], ", ") + ") VALUES "
 	var (
 		q    strings.Builder
 		args []any
@@ -214,6 +245,7 @@ func restoreTable(ctx context.Context, tx *store.Tx, t table, r *bufio.Reader) e
 				args = append(args, b)
 			}
 		}
+		args = args[:len(args)-t.skip]
 		n++
 		if n >= per {
 			if err := flush(); err != nil {

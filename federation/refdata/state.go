@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 
 	"github.com/ybfed/ybfed/crypto/ca"
@@ -415,15 +416,17 @@ func checkAgainstState(ctx context.Context, tx *store.Tx, ns string, changes []c
 	return "", nil
 }
 
-// rowsPerInsert bounds a multi-row INSERT (6 parameters a row).
-const rowsPerInsert = 200
+// rowsPerInsert bounds a multi-row INSERT (5 parameters a row).
+const rowsPerInsert = 180
 
-// writeChanges writes the current items and the history of version v.
+// writeChanges writes the history of version v and the current items. The
+// item bytes are written once, to refdata_hist; refdata_item names the
+// version whose history row holds a code's current item.
 func writeChanges(ctx context.Context, tx *store.Tx, ns string, v int64, changes []catalog.Change) error {
 	var (
-		hq, iq       bytes.Buffer
-		hargs, iargs []any
-		buf          []byte
+		hq, iq, dq          strings.Builder
+		hargs, iargs, dargs []any
+		buf                 []byte
 	)
 	flush := func() error {
 		if len(hargs) > 0 {
@@ -432,14 +435,21 @@ func writeChanges(ctx context.Context, tx *store.Tx, ns string, v int64, changes
 			}
 		}
 		if len(iargs) > 0 {
-			q := iq.String() + " ON CONFLICT (namespace, code) DO UPDATE SET name = excluded.name, version = excluded.version, item = excluded.item"
+			q := iq.String() + " ON CONFLICT (namespace, code) DO UPDATE SET name = excluded.name, version = excluded.version"
 			if _, err := tx.Exec(ctx, q, iargs...); err != nil {
 				return fmt.Errorf("write items: %w", err)
 			}
 		}
+		if len(dargs) > 0 {
+			dq.WriteString(")")
+			if _, err := tx.Exec(ctx, dq.String(), dargs...); err != nil {
+				return fmt.Errorf("retire items: %w", err)
+			}
+		}
 		hq.Reset()
 		iq.Reset()
-		hargs, iargs = hargs[:0], iargs[:0]
+		dq.Reset()
+		hargs, iargs, dargs = hargs[:0], iargs[:0], dargs[:0]
 		return nil
 	}
 	for i := range changes {
@@ -453,16 +463,20 @@ func writeChanges(ctx context.Context, tx *store.Tx, ns string, v int64, changes
 		}
 		hargs = append(hargs, ns, v, c.Item.Code, int64(c.Op), enc)
 		if c.Op == catalog.OpRetire {
-			if _, err := tx.Exec(ctx, "DELETE FROM refdata_item WHERE namespace = ? AND code = ?", ns, c.Item.Code); err != nil {
-				return fmt.Errorf("retire %q: %w", c.Item.Code, err)
+			if len(dargs) == 0 {
+				dq.WriteString("DELETE FROM refdata_item WHERE namespace = ? AND code IN (?")
+				dargs = append(dargs, ns)
+			} else {
+				dq.WriteString(", ?")
 			}
+			dargs = append(dargs, c.Item.Code)
 		} else {
 			if len(iargs) == 0 {
-				iq.WriteString("INSERT INTO refdata_item (namespace, code, name, version, item) VALUES (?, ?, ?, ?, ?)")
+				iq.WriteString("INSERT INTO refdata_item (namespace, code, name, version) VALUES (?, ?, ?, ?)")
 			} else {
-				iq.WriteString(", (?, ?, ?, ?, ?)")
+				iq.WriteString(", (?, ?, ?, ?)")
 			}
-			iargs = append(iargs, ns, c.Item.Code, c.Item.Name, v, enc)
+			iargs = append(iargs, ns, c.Item.Code, c.Item.Name, v)
 		}
 		if len(hargs) >= rowsPerInsert*5 {
 			if err := flush(); err != nil {

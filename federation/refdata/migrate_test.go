@@ -1,0 +1,112 @@
+package refdata
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io/fs"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/ybfed/ybfed/federation/refdata/catalog"
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/node/store/storetest"
+)
+
+// TestItemOnceMigrationKeepsData builds a store with the first schema (item
+// bytes in refdata_item as well as refdata_hist), dumps it as a version 1
+// snapshot, applies the second migration, and checks that every current
+// item reads back unchanged and that the old snapshot restores to the same
+// state as the migrated store.
+func TestItemOnceMigrationKeepsData(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		sub, err := fs.Sub(migrations, "migrations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dialect := goose.DialectSQLite3
+		if db.Kind() != store.SQLite {
+			dialect = goose.DialectPostgres
+		}
+		p, err := goose.NewProvider(dialect, db.SQL(), sub, goose.WithTableName("goose_refdata"), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.UpTo(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		ns := string(catalog.Operation)
+		its := items(catalog.Operation, 3)
+		changed := its[0]
+		changed.Name += "（改）"
+		err = db.Tx(ctx, func(tx *store.Tx) error {
+			put := func(v int64, op catalog.Op, it *catalog.Item) error {
+				enc := catalog.AppendItem(nil, it)
+				if _, err := tx.Exec(ctx, "INSERT INTO refdata_hist (namespace, version, code, op, item) VALUES (?, ?, ?, ?, ?)", ns, v, it.Code, int64(op), enc); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO refdata_item (namespace, code, name, version, item) VALUES (?, ?, ?, ?, ?)
+					ON CONFLICT (namespace, code) DO UPDATE SET name = excluded.name, version = excluded.version, item = excluded.item`,
+					ns, it.Code, it.Name, v, enc)
+				return err
+			}
+			for i := range its {
+				if err := put(1, catalog.OpAdd, &its[i]); err != nil {
+					return err
+				}
+			}
+			return put(2, catalog.OpChange, &changed)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v1 bytes.Buffer
+		bw := bufio.NewWriter(&v1)
+		bw.WriteString(snapMagicV1)
+		var scratch []byte
+		for _, tb := range tablesV1() {
+			if err := dumpTable(ctx, db, tb, bw, &scratch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+
+		s, err := OpenStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			it *catalog.Item
+			v  uint64
+		}{{&changed, 2}, {&its[1], 1}, {&its[2], 1}}
+		for _, w := range want {
+			got, v, err := s.Lookup(ctx, ns, w.it.Code)
+			if err != nil || v != w.v || !catalog.Equal(&got, w.it) {
+				t.Fatalf("lookup %s after migration: %+v v%d %v, want %+v v%d", w.it.Code, got, v, err, *w.it, w.v)
+			}
+		}
+		if found, err := s.Search(ctx, ns, "（改）", 10); err != nil || len(found) != 1 || found[0].Code != changed.Code {
+			t.Fatalf("search after migration: %+v %v", found, err)
+		}
+
+		other, err := OpenStore(ctx, storetest.Open(t, db.Kind()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Restore(ctx, bytes.NewReader(v1.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+		h1, _ := s.StateHash(ctx)
+		h2, _ := other.StateHash(ctx)
+		if h1 != h2 {
+			t.Fatal("a version 1 snapshot restores to a state other than the migrated store")
+		}
+		if got, v, err := other.Lookup(ctx, ns, changed.Code); err != nil || v != 2 || !catalog.Equal(&got, &changed) {
+			t.Fatalf("lookup after restoring a version 1 snapshot: %+v v%d %v", got, v, err)
+		}
+	})
+}
