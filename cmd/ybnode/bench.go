@@ -28,15 +28,15 @@ func benchCmd() *cobra.Command {
 
 func benchSettleCmd() *cobra.Command {
 	var (
-		provinces, count, concurrency, persons, runs int
-		routedShare                                  float64
+		provinces, count, concurrency, persons, runs, warmup int
+		routedShare                                          float64
 	)
 	c := &cobra.Command{
 		Use:   "settle --provinces N --count C --concurrency K",
 		Short: "Settle C outpatient visits on an in-process federation and report throughput and latency",
 		Long: `settle starts the national node and N provincial nodes in this process (on
 a temporary directory, like 'ybnode demo'), seeds insured persons and
-hospitals, and has K hospital counters settle C outpatient visits each run
+hospitals, settles --warmup visits unmeasured, and has K hospital counters settle C outpatient visits each run
 (2201 registration, 2204 fee upload, 2207 settlement), a --routed-share of
 them for patients insured in another province (routed through the national
 hub). It prints, per run and as the median of --runs runs, 2207 settlements
@@ -69,6 +69,17 @@ to local. Throughput counts whole visits (three calls each).`,
 			}
 			fmt.Fprintf(w, "%d nodes ready in %s; %d persons per province\n", len(f.Nodes), f.Started.Round(time.Millisecond), persons)
 			fmt.Fprintf(w, "%d visits per run, %d counters, %.0f%% routed\n\n", count, concurrency, 100*routedShare)
+			if warmup > 0 {
+				// Connections (GM TLS between nodes) and caches warm up
+				// outside the measured runs.
+				t, err := demo.NewTraffic(s, demo.TrafficOptions{Count: warmup, Concurrency: concurrency, RoutedShare: routedShare, Seed: 1 << 32})
+				if err != nil {
+					return err
+				}
+				if err := t.Run(ctx); err != nil {
+					return err
+				}
+			}
 			var all []demo.Stats
 			for r := 1; r <= runs; r++ {
 				t, err := demo.NewTraffic(s, demo.TrafficOptions{Count: count, Concurrency: concurrency, RoutedShare: routedShare, Seed: uint64(r)})
@@ -107,6 +118,7 @@ to local. Throughput counts whole visits (three calls each).`,
 	c.Flags().IntVar(&count, "count", 2000, "visits settled per run")
 	c.Flags().IntVar(&concurrency, "concurrency", 8, "hospital counters working at once")
 	c.Flags().IntVar(&persons, "persons", 300, "synthetic insured persons per province")
+	c.Flags().IntVar(&warmup, "warmup", 50, "visits settled before the measured runs")
 	c.Flags().IntVar(&runs, "runs", 1, "runs on the same federation; the median is printed")
 	c.Flags().Float64Var(&routedShare, "routed-share", 0.5, "share of patients insured in another province")
 	return c
