@@ -6,11 +6,20 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/gorilla/mux"
+
+	"github.com/ybfed/ybfed/crypto/pii"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
+	"github.com/ybfed/ybfed/subsystems/analytics"
+	"github.com/ybfed/ybfed/subsystems/basicinfo"
 	"github.com/ybfed/ybfed/subsystems/credit"
+	"github.com/ybfed/ybfed/subsystems/internalcontrol"
+	"github.com/ybfed/ybfed/subsystems/monitoring"
 	"github.com/ybfed/ybfed/subsystems/payment"
+	"github.com/ybfed/ybfed/subsystems/publicservice"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 	"github.com/ybfed/ybfed/subsystems/supervision"
 )
@@ -19,9 +28,10 @@ import (
 // node component: it applies the subsystem's migrations, then starts it
 // with the node's store, logger and routers.
 type SubsystemComponent struct {
-	s       subsystem.Subsystem
-	name    string
-	started bool
+	s         subsystem.Subsystem
+	name      string
+	internode func(*mux.Router)
+	started   bool
 }
 
 var _ Component = (*SubsystemComponent)(nil)
@@ -29,6 +39,14 @@ var _ Component = (*SubsystemComponent)(nil)
 // NewSubsystemComponent wraps a subsystem as a node component.
 func NewSubsystemComponent(s subsystem.Subsystem) *SubsystemComponent {
 	return &SubsystemComponent{s: s, name: s.Descriptor().Name}
+}
+
+// WithInternode makes Start also register the subsystem's node-to-node
+// routes with register, after the subsystem started, on nodes that have
+// an internode listener.
+func (c *SubsystemComponent) WithInternode(register func(*mux.Router)) *SubsystemComponent {
+	c.internode = register
+	return c
 }
 
 // Name is the subsystem's name.
@@ -63,6 +81,9 @@ func (c *SubsystemComponent) Start(ctx context.Context, h *Host) error {
 		return fmt.Errorf("%s: start: %w", d.Name, err)
 	}
 	c.started = true
+	if c.internode != nil && h.Internode != nil {
+		c.internode(h.Internode)
+	}
 	return nil
 }
 
@@ -84,9 +105,9 @@ func (c *SubsystemComponent) Stop(ctx context.Context) error {
 }
 
 // BusinessOptions locate the reference data of the business subsystems
-// of issue "business subsystems I" (JSON files as the province publishes
-// them; empty paths leave the subsystem without them until set) and the
-// seams to other parts of the node.
+// (JSON files as the province publishes them; empty paths leave the
+// subsystem without them until set) and the seams to other parts of the
+// node.
 type BusinessOptions struct {
 	DRGTables   string // payment: grouping tables
 	DIPTables   string // payment: DIP disease list
@@ -99,23 +120,54 @@ type BusinessOptions struct {
 	Cases  payment.CaseSource
 	Bills  supervision.BillSource
 	Ledger supervision.Ledger
+
+	// Keys is the node's PII keyring (required): basicinfo seals the
+	// register's PII with it and keys its certificate-number index.
+	Keys *pii.Keyring
+	// NationalKeys is the federation-wide index key of the national
+	// person index; nil keys the national index id with Keys, which
+	// only matches inside this node.
+	NationalKeys *pii.Keyring
+	// Index pushes the register's person index to the national node; nil
+	// leaves the national index unfed.
+	Index basicinfo.IndexClient
+	// Audit is the node's audit log, which internalcontrol appends
+	// operator actions to; nil uses the audit_log table of the store.
+	Audit internalcontrol.AuditLog
 }
 
-// Business holds the payment, supervision and credit subsystems, wired
-// together: confirmed supervision findings become credit events.
+// Business holds the business subsystems, wired together: confirmed
+// supervision findings become credit events, and the public service
+// finds persons and institutions in the basic-information register.
 type Business struct {
-	Payment     *payment.Service
-	Supervision *supervision.Service
-	Credit      *credit.Service
+	Payment         *payment.Service
+	Supervision     *supervision.Service
+	Credit          *credit.Service
+	BasicInfo       *basicinfo.Service
+	InternalControl *internalcontrol.Service
+	PublicService   *publicservice.Service
+	Monitoring      *monitoring.Service
+	Analytics       *analytics.Service
 }
 
 // NewBusiness builds the subsystems and loads the reference data named in o.
 func NewBusiness(o BusinessOptions) (*Business, error) {
+	if o.Keys == nil {
+		return nil, errors.New("business subsystems: no PII keyring")
+	}
 	b := &Business{
-		Payment:     payment.New(o.Cases),
-		Supervision: supervision.New(supervision.Options{Ledger: o.Ledger, Source: o.Bills}),
+		Payment:         payment.New(o.Cases),
+		Supervision:     supervision.New(supervision.Options{Ledger: o.Ledger, Source: o.Bills}),
+		BasicInfo:       basicinfo.New(basicinfo.Options{Keys: o.Keys, NationalKeys: o.NationalKeys, Index: o.Index}),
+		InternalControl: internalcontrol.New(internalcontrol.Options{Audit: o.Audit}),
+		Monitoring:      monitoring.New(),
+		Analytics:       analytics.New(nil),
 	}
 	b.Credit = credit.New(SupervisionCreditEvents{b.Supervision})
+	b.PublicService = publicservice.New(publicservice.Options{
+		Register:  RegisterInsured{b.BasicInfo},
+		Directory: RegisterDirectory{b.BasicInfo},
+	})
 	load := func(path string, fn func(*os.File) error) error {
 		if path == "" {
 			return nil
@@ -159,13 +211,64 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 	return b, nil
 }
 
-// Components returns the subsystems as node components, in start order.
+// Components returns the subsystems as node components, in start order;
+// basicinfo and publicservice also serve their internode routes.
 func (b *Business) Components() []Component {
 	return []Component{
 		NewSubsystemComponent(b.Payment),
 		NewSubsystemComponent(b.Supervision),
 		NewSubsystemComponent(b.Credit),
+		NewSubsystemComponent(b.BasicInfo).WithInternode(b.BasicInfo.RegisterInternode),
+		NewSubsystemComponent(b.InternalControl),
+		NewSubsystemComponent(b.PublicService).WithInternode(b.PublicService.RegisterInternode),
+		NewSubsystemComponent(b.Monitoring),
+		NewSubsystemComponent(b.Analytics),
 	}
+}
+
+// RegisterInsured answers the public service's person look-ups from the
+// basic-information register.
+type RegisterInsured struct {
+	Register *basicinfo.Service
+}
+
+var _ publicservice.Register = RegisterInsured{}
+
+// Lookup finds the insured person with certificate number certno; an
+// unknown person is publicservice.ErrNotFound.
+func (a RegisterInsured) Lookup(ctx context.Context, certno string) (publicservice.Insured, error) {
+	p, err := a.Register.FindByCertno(ctx, certno)
+	if errors.Is(err, basicinfo.ErrNotFound) {
+		return publicservice.Insured{}, fmt.Errorf("%w: %w", publicservice.ErrNotFound, err)
+	}
+	if err != nil {
+		return publicservice.Insured{}, err
+	}
+	return publicservice.Insured{
+		PsnNo: p.PsnNo, Certno: p.Certno, Name: p.Name, Insutype: p.Insutype, Status: p.Status,
+		InsuplcAdmdvs: p.InsuplcAdmdvs, Months: p.Months, AcctBalc: p.AcctBalc,
+	}, nil
+}
+
+// RegisterDirectory lists the register's designated institutions for the
+// public service's institution search.
+type RegisterDirectory struct {
+	Register *basicinfo.Service
+}
+
+var _ publicservice.Directory = RegisterDirectory{}
+
+// Institutions lists active institutions whose admdvs starts with prefix.
+func (a RegisterDirectory) Institutions(ctx context.Context, prefix string, limit int) ([]publicservice.Institution, error) {
+	ins, err := a.Register.Institutions(ctx, prefix, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]publicservice.Institution, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, publicservice.Institution{Code: in.Code, Name: in.Name, Kind: in.Kind, Level: in.Level, Admdvs: in.Admdvs})
+	}
+	return out, nil
 }
 
 // SupervisionCreditEvents turns a period's confirmed supervision findings
@@ -207,11 +310,24 @@ func (a SupervisionCreditEvents) CreditEvents(ctx context.Context, period string
 }
 
 // businessComponents builds the business subsystems a node runs; their
-// tables and rules are loaded through their admin routes.
+// tables and rules are loaded through their admin routes. The register
+// uses the node's PII keyring (data_dir/pii.keys, shared with
+// settlement). No federation-wide index key is distributed yet, so the
+// national index id is keyed with the node's own key and the register
+// does not push its person index to the national node.
 func businessComponents(n *Node) ([]Component, error) {
-	biz, err := NewBusiness(BusinessOptions{})
+	keys, err := piiKeyring(filepath.Join(n.cfg.DataDir, "pii.keys"))
+	if err != nil {
+		return nil, fmt.Errorf("business subsystems: %w", err)
+	}
+	o := BusinessOptions{Keys: keys}
+	if n.audit != nil {
+		o.Audit = n.audit
+	}
+	biz, err := NewBusiness(o)
 	if err != nil {
 		return nil, err
 	}
+	n.log.Info("national person index push is off: no federation-wide index key")
 	return biz.Components(), nil
 }

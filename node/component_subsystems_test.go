@@ -4,21 +4,38 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/ybfed/ybfed/crypto/pii"
+	"github.com/ybfed/ybfed/node/auditlog"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/node/store/storetest"
+	"github.com/ybfed/ybfed/subsystems/basicinfo"
 	"github.com/ybfed/ybfed/subsystems/credit"
+	"github.com/ybfed/ybfed/subsystems/internalcontrol"
+	"github.com/ybfed/ybfed/subsystems/publicservice"
 	"github.com/ybfed/ybfed/subsystems/supervision"
 )
+
+// testKeys loads (creating) a PII keyring the way a node does.
+func testKeys(t *testing.T) *pii.Keyring {
+	t.Helper()
+	k, err := piiKeyring(filepath.Join(t.TempDir(), "pii.keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
 
 func postJSON(t *testing.T, srv *httptest.Server, path string, body, out any) int {
 	t.Helper()
@@ -52,6 +69,7 @@ func TestBusinessSubsystems(t *testing.T) {
 			DIPTables:   "../subsystems/payment/testdata/dip_tables.json",
 			Rules:       "../subsystems/supervision/testdata/rules.json",
 			CreditModel: "../subsystems/credit/testdata/model.json",
+			Keys:        testKeys(t),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -122,8 +140,114 @@ func TestBusinessSubsystems(t *testing.T) {
 	})
 }
 
-func TestNewBusinessBadPath(t *testing.T) {
-	if _, err := NewBusiness(BusinessOptions{Rules: "testdata/no-such-rules.json"}); err == nil {
-		t.Fatal("missing rule file accepted")
+func TestNewBusinessBadOptions(t *testing.T) {
+	keys := testKeys(t)
+	for _, tc := range []struct {
+		name string
+		o    BusinessOptions
+	}{
+		{"missing rule file", BusinessOptions{Rules: "testdata/no-such-rules.json", Keys: keys}},
+		{"no PII keyring", BusinessOptions{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewBusiness(tc.o); err == nil {
+				t.Fatal("accepted")
+			}
+		})
 	}
+}
+
+// TestRegisterSubsystems starts every business subsystem as node
+// components and checks the seams the node wires: the public service
+// finds persons and institutions in the basic-information register,
+// internal control records into the node's audit log, and the register's
+// internode routes are served on the internode listener only.
+func TestRegisterSubsystems(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		audit, err := auditlog.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := NewBusiness(BusinessOptions{Keys: testKeys(t), Audit: audit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &Host{Config: &config.Config{Node: config.Identity{Admdvs: "440100"}}, DB: db, Audit: audit,
+			Hospital: mux.NewRouter(), Internode: mux.NewRouter(), Admin: mux.NewRouter()}
+		comps := b.Components()
+		t.Cleanup(func() {
+			for i := len(comps) - 1; i >= 0; i-- {
+				_ = comps[i].Stop(context.Background())
+			}
+		})
+		names := map[string]bool{}
+		for _, c := range comps {
+			if err := c.Start(ctx, h); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Ready(ctx); err != nil {
+				t.Fatal(err)
+			}
+			names[c.Name()] = true
+		}
+		for _, want := range []string{"payment", "supervision", "credit", "basicinfo", "internalcontrol", "publicservice", "monitoring", "analytics"} {
+			if !names[want] {
+				t.Errorf("no %s component", want)
+			}
+		}
+
+		const cert = "440106198001011230"
+		if _, err := b.BasicInfo.Enrol(ctx, basicinfo.Person{Certno: cert, Name: "张三", Gend: "1", Insutype: "310",
+			InsuplcAdmdvs: "440106", Phone: "13800138000"}, "wang"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.BasicInfo.PutInstitution(ctx, basicinfo.Institution{Code: "H44010600001", Name: "广州市第一人民医院", Level: "3"}); err != nil {
+			t.Fatal(err)
+		}
+		hosp := httptest.NewServer(h.Hospital)
+		defer hosp.Close()
+
+		var st struct {
+			Certno string `json:"certno"`
+			Status string `json:"status"`
+		}
+		if code := postJSON(t, hosp, "/publicservice/v1/me/status", publicservice.Identity{Certno: cert, Name: "张三"}, &st); code != 200 ||
+			st.Status != basicinfo.StatusActive || st.Certno == cert {
+			t.Fatalf("status through the register: %d %+v", code, st)
+		}
+		if code := postJSON(t, hosp, "/publicservice/v1/me/status", publicservice.Identity{Certno: "11010519491231002X", Name: "李四"}, nil); code == 200 || code/100 == 5 {
+			t.Fatalf("unknown person: %d", code)
+		}
+		if _, err := (RegisterInsured{b.BasicInfo}).Lookup(ctx, "11010519491231002X"); !errors.Is(err, publicservice.ErrNotFound) {
+			t.Fatalf("unknown person: %v", err)
+		}
+		ins, err := (RegisterDirectory{b.BasicInfo}).Institutions(ctx, "4401", 10)
+		if err != nil || len(ins) != 1 || ins[0].Code != "H44010600001" || ins[0].Kind == "" {
+			t.Fatalf("directory: %v %+v", err, ins)
+		}
+
+		// internal control appends to the node's audit log.
+		before, err := audit.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.InternalControl.Record(ctx, internalcontrol.Action{Operator: "wang", Kind: "basicinfo.person.read", Object: "P1"}); err != nil {
+			t.Fatal(err)
+		}
+		after, err := audit.Head(ctx)
+		if err != nil || after.Seq != before.Seq+1 {
+			t.Fatalf("audit head %+v -> %+v (%v)", before, after, err)
+		}
+
+		var m mux.RouteMatch
+		req := httptest.NewRequest(http.MethodPost, basicinfo.PathTransfer, nil)
+		if !h.Internode.Match(req, &m) {
+			t.Fatal("transfer delivery not on the internode listener")
+		}
+		if m = (mux.RouteMatch{}); h.Hospital.Match(req, &m) && m.MatchErr == nil {
+			t.Fatal("transfer delivery on the hospital listener")
+		}
+	})
 }
