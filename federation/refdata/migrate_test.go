@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -109,4 +110,36 @@ func TestItemOnceMigrationKeepsData(t *testing.T) {
 			t.Fatalf("lookup after restoring a version 1 snapshot: %+v v%d %v", got, v, err)
 		}
 	})
+}
+
+// TestAsOfProbesHistoryByKey checks SQLite's plan for the as-of query: the
+// versions drive it and refdata_hist is searched by its primary key, never
+// scanned (the per-code index was dropped by migration 00003).
+func TestAsOfProbesHistoryByKey(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, store.SQLite)
+	if _, err := OpenStore(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(ctx, "EXPLAIN QUERY PLAN "+asOfQuery, "drug", 1, "X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(plan, "\n")
+	if !strings.Contains(all, "SEARCH h USING ") || !strings.Contains(all, "code=?") || strings.Contains(all, "SCAN h") {
+		t.Fatalf("as-of plan does not probe refdata_hist by key:\n%s", all)
+	}
 }

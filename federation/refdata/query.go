@@ -34,16 +34,22 @@ func (s *Store) Lookup(ctx context.Context, ns, code string) (catalog.Item, uint
 	return it, uint64(v), nil
 }
 
+// asOfQuery finds the latest change of a code in a version effective on a
+// date. The versions drive the join (CROSS JOIN keeps SQLite from
+// reordering it): newest first, one primary-key probe of refdata_hist each.
+const asOfQuery = `SELECT h.item, h.version, h.op FROM refdata_version v
+	CROSS JOIN refdata_hist h
+	WHERE v.namespace = ? AND v.effective_from <= ?
+	AND h.namespace = v.namespace AND h.version = v.version AND h.code = ?
+	ORDER BY v.version DESC LIMIT 1`
+
 // AsOf returns the item of ns with code as it stood on date d: the latest
 // version effective on or before d that touched the code, if the code was
 // not retired by it and the item is valid on d.
 func (s *Store) AsOf(ctx context.Context, ns, code string, d catalog.Date) (catalog.Item, uint64, error) {
 	var enc []byte
 	var v, op int64
-	err := s.db.QueryRow(ctx, `SELECT h.item, h.version, h.op FROM refdata_hist h
-		JOIN refdata_version v ON v.namespace = h.namespace AND v.version = h.version
-		WHERE h.namespace = ? AND h.code = ? AND v.effective_from <= ?
-		ORDER BY h.version DESC LIMIT 1`, ns, code, int64(d)).Scan(&enc, &v, &op)
+	err := s.db.QueryRow(ctx, asOfQuery, ns, int64(d), code).Scan(&enc, &v, &op)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && catalog.Op(op) == catalog.OpRetire {
 		return catalog.Item{}, 0, fmt.Errorf("%w: %s %s on %s", ErrNotFound, ns, code, d)
 	}
