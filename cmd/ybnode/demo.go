@@ -77,6 +77,22 @@ for --duration.`,
 			}
 			fmt.Fprintf(out, "all %d nodes ready in %s\n\n", len(f.Nodes), f.Started.Round(time.Millisecond))
 			f.Print(out)
+			board := demo.NewClearingBoard()
+			stopConsole := func() {}
+			if cc := f.Nodes[0].Parts().Console; cc != nil {
+				acc, err := f.OpenConsole(cmd.Context(), 0, cc.Console, 2*time.Second)
+				if err != nil {
+					f.Close()
+					return err
+				}
+				stopConsole = acc.Stop
+				cc.Console.SetClearing(board)
+				if acc.Password != "" {
+					fmt.Fprintf(out, "\nconsole: %s/ (user %s, password %s)\n", acc.URL, acc.User, acc.Password)
+				} else {
+					fmt.Fprintf(out, "\nconsole: %s/ (existing users)\n", acc.URL)
+				}
+			}
 			fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
 			ctx := cmd.Context()
 			if duration > 0 {
@@ -85,13 +101,14 @@ for --duration.`,
 				defer cancel()
 			}
 			if !noTraffic {
-				if err := live(ctx, out, f, liveOptions{persons: persons, seed: seed, rate: rate, routedShare: routedShare,
+				if err := live(ctx, out, f, board, liveOptions{persons: persons, seed: seed, rate: rate, routedShare: routedShare,
 					summaryEvery: summaryEvery, clearingEvery: clearingEvery}); err != nil && ctx.Err() == nil {
 					fmt.Fprintln(out, "demo:", err)
 				}
 			}
 			<-ctx.Done()
 			fmt.Fprintln(out, "stopping...")
+			stopConsole()
 			if err := f.Close(); err != nil {
 				return err
 			}
@@ -123,7 +140,7 @@ type liveOptions struct {
 
 // live seeds the running federation and runs traffic, summaries and
 // clearing until ctx ends.
-func live(ctx context.Context, out io.Writer, f *demo.Federation, o liveOptions) error {
+func live(ctx context.Context, out io.Writer, f *demo.Federation, board *demo.ClearingBoard, o liveOptions) error {
 	progress := func(format string, args ...any) { fmt.Fprintf(out, "seed: "+format+"\n", args...) }
 	fmt.Fprintln(out, "seed: loading synthetic insured persons, hospitals and the national catalogue...")
 	s, err := f.Seed(ctx, demo.SeedOptions{Persons: o.persons, Seed: o.seed, Progress: progress})
@@ -168,6 +185,7 @@ func live(ctx context.Context, out io.Writer, f *demo.Federation, o liveOptions)
 				}
 				continue
 			}
+			board.Record(rep)
 			rep.Write(out)
 		}
 	}

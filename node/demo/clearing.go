@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/internal/fen"
+	"github.com/ybfed/ybfed/node/console"
 	"github.com/ybfed/ybfed/subsystems/settlement"
 )
 
@@ -108,4 +111,50 @@ func (r *ClearingReport) Write(w io.Writer) {
 	if len(line) > 0 {
 		fmt.Fprintf(w, "  %s\n", strings.Join(line, "   "))
 	}
+}
+
+// ClearingBoard keeps the latest clearing report of each month for the
+// operator console's clearing page.
+type ClearingBoard struct {
+	mu     sync.Mutex
+	months map[string]*ClearingReport
+}
+
+var _ console.Clearing = (*ClearingBoard)(nil)
+
+// NewClearingBoard returns an empty board.
+func NewClearingBoard() *ClearingBoard { return &ClearingBoard{months: map[string]*ClearingReport{}} }
+
+// Record keeps r as the latest run of its month.
+func (b *ClearingBoard) Record(r *ClearingReport) {
+	b.mu.Lock()
+	b.months[r.Month] = r
+	b.mu.Unlock()
+}
+
+// Clearing returns every province's statement of every recorded month.
+func (b *ClearingBoard) Clearing(context.Context) ([]console.Statement, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []console.Statement
+	for month, r := range b.months {
+		for _, p := range r.Run.Statement.Provinces {
+			s := console.Statement{Month: month, Admdvs: p.Province, Receivable: int64(p.Receivable), Payable: int64(p.Payable),
+				Net: int64(p.Net), Status: "confirmed"}
+			if err := r.Invalid[p.Province]; err != nil {
+				s.Status, s.Mismatch = "disputed", err.Error()
+			} else if mm := r.Mismatches[p.Province]; len(mm) > 0 {
+				s.Status = "disputed"
+				s.Mismatch = fmt.Sprintf("%d transactions differ, first %s (%s)", len(mm), mm[0].Msgid, mm[0].Kind)
+			}
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Month != out[j].Month {
+			return out[i].Month > out[j].Month
+		}
+		return out[i].Admdvs < out[j].Admdvs
+	})
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ybfed/ybfed/federation/refdata"
@@ -41,6 +42,11 @@ type Province struct {
 	Hospitals []service.SeedHospital
 	// Service is the node's settlement service.
 	Service *service.Service
+
+	// msgids numbers the hospitals' messages for every generator over
+	// this province, from base (the seeding time), so none repeats one.
+	msgids []*atomic.Uint64
+	base   time.Time
 }
 
 // Seeded is the synthetic data of a demo federation.
@@ -137,8 +143,12 @@ func seedProvince(ctx context.Context, n *node.Node, persons int, seed int64) (*
 	if err != nil {
 		return nil, fmt.Errorf("demo: seed %s: %w", adm, err)
 	}
-	return &Province{Admdvs: adm, URL: "http://" + n.Addr(node.Hospital) + service.Path,
-		Persons: s.Persons, Hospitals: s.Hospitals, Service: sc.Service()}, nil
+	p := &Province{Admdvs: adm, URL: "http://" + n.Addr(node.Hospital) + service.Path,
+		Persons: s.Persons, Hospitals: s.Hospitals, Service: sc.Service(), base: time.Now().In(cst).Truncate(time.Second)}
+	for range s.Hospitals {
+		p.msgids = append(p.msgids, new(atomic.Uint64))
+	}
+	return p, nil
 }
 
 // publishCatalog signs every namespace of the synthetic national catalogue

@@ -53,7 +53,6 @@ type Traffic struct {
 	provs []*Province
 	hosps [][]*hospital
 	hc    *http.Client
-	base  time.Time
 
 	started atomic.Int64
 	mu      sync.Mutex
@@ -67,7 +66,8 @@ type Traffic struct {
 
 type hospital struct {
 	service.SeedHospital
-	seq atomic.Uint64
+	seq  *atomic.Uint64
+	base time.Time
 }
 
 // NewTraffic prepares a generator over the seeded provinces.
@@ -89,17 +89,17 @@ func NewTraffic(s *Seeded, o TrafficOptions) (*Traffic, error) {
 		if len(p.Persons) == 0 || len(p.Hospitals) == 0 {
 			return nil, fmt.Errorf("traffic: province %s has no persons or hospitals", p.Admdvs)
 		}
+		if len(p.msgids) != len(p.Hospitals) {
+			return nil, fmt.Errorf("traffic: province %s was not seeded by Seed", p.Admdvs)
+		}
 		var hs []*hospital
-		for _, h := range p.Hospitals {
-			hs = append(hs, &hospital{SeedHospital: h})
+		for i, h := range p.Hospitals {
+			hs = append(hs, &hospital{SeedHospital: h, seq: p.msgids[i], base: p.base})
 		}
 		t.hosps = append(t.hosps, hs)
 	}
 	tr := &http.Transport{MaxIdleConns: 4 * o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, IdleConnTimeout: 30 * time.Second}
 	t.hc = &http.Client{Timeout: o.Timeout, Transport: tr}
-	// msgids carry a time: start from now so a restarted demo on old
-	// data never repeats one.
-	t.base = time.Now().In(cst).Truncate(time.Second)
 	return t, nil
 }
 
@@ -268,7 +268,9 @@ type call struct {
 // answer with infcode ≠ 0 is an error carrying err_msg.
 func (c call) do(ctx context.Context, infno string, input, out any) (string, error) {
 	n := c.h.seq.Add(1) - 1
-	msgid := c.h.Code + c.t.base.Add(time.Duration(n/10000)*time.Second).Format("20060102150405") + fmt.Sprintf("%04d", n%10000)
+	// msgids carry a time: counted from the seeding time, so a demo
+	// restarted on old data does not repeat one.
+	msgid := c.h.Code + c.h.base.Add(time.Duration(n/10000)*time.Second).Format("20060102150405") + fmt.Sprintf("%04d", n%10000)
 	in, err := json.Marshal(input)
 	if err != nil {
 		return "", err
