@@ -1,5 +1,9 @@
 // Package demo runs a whole federation on one machine: the national node and
 // up to 32 provincial nodes on loopback ports, each with its own SQLite file.
+// Seed fills it with synthetic insured persons, hospitals and the national
+// catalogue; Traffic settles local and cross-province visits through the
+// hospital API and measures them; Clear runs the national hub's monthly
+// clearing and checks every statement against its province.
 package demo
 
 import (
