@@ -2,15 +2,11 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/gorilla/mux"
 
-	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
@@ -40,43 +36,11 @@ func (s *Service) routes(env subsystem.Env) {
 	}
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (s *Service) fail(w http.ResponseWriter, err error) {
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error(), Field: fe.Field})
-		return
-	}
-	s.log.Error("analytics request failed", "err", err)
-	writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
-}
+func (s *Service) fail(w http.ResponseWriter, err error) { subsystem.Fail(w, s.log, "analytics", err) }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		var pe *fen.ParseError
-		if errors.As(err, &te) {
-			return bad(te.Field, "want %s", te.Type)
-		}
-		if errors.As(err, &pe) {
-			return bad("amount", "%v", pe)
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return bad(strings.Trim(f, `"`), "unknown field")
-		}
-		return bad("body", "%v", err)
+	if e := subsystem.DecodeJSON(w, r, maxBody, "amount", v); e != nil {
+		return bad(e.Field, "%s", e.Reason)
 	}
 	return nil
 }
@@ -91,7 +55,7 @@ func (s *Service) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"stored": len(in)})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]int{"stored": len(in)})
 }
 
 func (s *Service) handleTrends(w http.ResponseWriter, r *http.Request) {
@@ -101,7 +65,7 @@ func (s *Service) handleTrends(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"series": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"series": out})
 }
 
 func (s *Service) handleProjection(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +79,7 @@ func (s *Service) handleProjection(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	subsystem.WriteJSON(w, http.StatusOK, p)
 }
 
 func (s *Service) handleScenario(w http.ResponseWriter, r *http.Request) {
@@ -147,5 +111,5 @@ func (s *Service) handleScenario(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	subsystem.WriteJSON(w, http.StatusOK, res)
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ybfed/ybfed/federation/centers"
-	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
@@ -84,58 +83,26 @@ func (s *Service) RegisterInternode(r *mux.Router) {
 }
 
 // errorBody is the JSON of every error answer.
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
+type errorBody = subsystem.ErrorBody
 
 func (s *Service) fail(w http.ResponseWriter, err error) {
-	code := http.StatusInternalServerError
-	body := errorBody{Error: err.Error()}
-	var fe *FieldError
-	switch {
-	case errors.As(err, &fe):
-		code, body.Field = http.StatusBadRequest, fe.Field
-	case errors.Is(err, ErrBadInput):
-		code = http.StatusBadRequest
-	case errors.Is(err, ErrNotFound):
-		code = http.StatusNotFound
-	case errors.Is(err, ErrDuplicate), errors.Is(err, ErrTransition):
-		code = http.StatusConflict
-	case errors.Is(err, ErrNoPeer):
-		code = http.StatusServiceUnavailable
-	case errors.Is(err, errUpstream):
-		code = http.StatusBadGateway
+	if errors.Is(err, errUpstream) {
 		s.log.Warn("basicinfo peer failed", "err", err)
-	default:
-		s.log.Error("basicinfo request failed", "err", err)
 	}
-	writeJSON(w, code, body)
+	subsystem.Fail(w, s.log, "basicinfo", err,
+		subsystem.Status{Err: ErrBadInput, Code: http.StatusBadRequest},
+		subsystem.Status{Err: ErrNotFound, Code: http.StatusNotFound},
+		subsystem.Status{Err: ErrDuplicate, Code: http.StatusConflict},
+		subsystem.Status{Err: ErrTransition, Code: http.StatusConflict},
+		subsystem.Status{Err: ErrNoPeer, Code: http.StatusServiceUnavailable},
+		subsystem.Status{Err: errUpstream, Code: http.StatusBadGateway},
+	)
 }
 
 // decode reads a JSON body strictly; a bad field is named.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		var pe *fen.ParseError
-		if errors.As(err, &pe) {
-			return bad("person.acct_balc", "%v", pe) // the only money field of the API
-		}
-		if errors.As(err, &te) {
-			return bad(te.Field, "want %s", te.Type)
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return bad(strings.Trim(f, `"`), "unknown field")
-		}
-		return bad("body", "%v", err)
+	if e := subsystem.DecodeJSON(w, r, maxBody, "person.acct_balc", v); e != nil {
+		return bad(e.Field, "%s", e.Reason)
 	}
 	return nil
 }
@@ -158,7 +125,7 @@ func (s *Service) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, p)
+	subsystem.WriteJSON(w, http.StatusCreated, p)
 }
 
 func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
@@ -178,7 +145,7 @@ func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	subsystem.WriteJSON(w, http.StatusOK, p)
 }
 
 func (s *Service) handlePerson(w http.ResponseWriter, r *http.Request) {
@@ -187,7 +154,7 @@ func (s *Service) handlePerson(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	subsystem.WriteJSON(w, http.StatusOK, p)
 }
 
 func (s *Service) handleHistory(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +163,7 @@ func (s *Service) handleHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h)
+	subsystem.WriteJSON(w, http.StatusOK, h)
 }
 
 func (s *Service) handleChange(w http.ResponseWriter, r *http.Request) {
@@ -224,7 +191,7 @@ func (s *Service) handleChange(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	subsystem.WriteJSON(w, http.StatusOK, p)
 }
 
 func (s *Service) handleCounts(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +200,7 @@ func (s *Service) handleCounts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	subsystem.WriteJSON(w, http.StatusOK, c)
 }
 
 func (s *Service) handleDuplicates(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +209,7 @@ func (s *Service) handleDuplicates(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"duplicates": d})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"duplicates": d})
 }
 
 func (s *Service) handlePutEmployer(w http.ResponseWriter, r *http.Request) {
@@ -263,7 +230,7 @@ func (s *Service) handlePutEmployer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	subsystem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Service) handleEmployer(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +239,7 @@ func (s *Service) handleEmployer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	subsystem.WriteJSON(w, http.StatusOK, e)
 }
 
 func (s *Service) handlePutInstitution(w http.ResponseWriter, r *http.Request) {
@@ -293,7 +260,7 @@ func (s *Service) handlePutInstitution(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	subsystem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Service) handleInstitution(w http.ResponseWriter, r *http.Request) {
@@ -302,7 +269,7 @@ func (s *Service) handleInstitution(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, in)
+	subsystem.WriteJSON(w, http.StatusOK, in)
 }
 
 func (s *Service) handleInstitutions(w http.ResponseWriter, r *http.Request) {
@@ -326,7 +293,7 @@ func (s *Service) handleInstitutions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"institutions": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"institutions": out})
 }
 
 func (s *Service) handleStartTransfer(w http.ResponseWriter, r *http.Request) {
@@ -340,7 +307,7 @@ func (s *Service) handleStartTransfer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, t)
+	subsystem.WriteJSON(w, http.StatusCreated, t)
 }
 
 func (s *Service) handleAdvance(w http.ResponseWriter, r *http.Request) {
@@ -350,10 +317,10 @@ func (s *Service) handleAdvance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeJSON(w, http.StatusAccepted, map[string]any{"transfer": t, "error": err.Error()})
+		subsystem.WriteJSON(w, http.StatusAccepted, map[string]any{"transfer": t, "error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	subsystem.WriteJSON(w, http.StatusOK, t)
 }
 
 func (s *Service) handleTransfer(w http.ResponseWriter, r *http.Request) {
@@ -370,7 +337,7 @@ func (s *Service) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	subsystem.WriteJSON(w, http.StatusOK, t)
 }
 
 func (s *Service) handleApplyIndex(w http.ResponseWriter, r *http.Request) {
@@ -384,7 +351,7 @@ func (s *Service) handleApplyIndex(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	subsystem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Service) handleLocate(w http.ResponseWriter, r *http.Request) {
@@ -393,7 +360,7 @@ func (s *Service) handleLocate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"entries": out})
 }
 
 var errUpstream = errors.New("basicinfo: peer node")
@@ -417,13 +384,13 @@ func (s *Service) handleDeliver(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var pe *PeerError
 			if errors.As(err, &pe) && pe.Status < 500 {
-				writeJSON(w, pe.Status, pe.Body)
+				subsystem.WriteJSON(w, pe.Status, pe.Body)
 				return
 			}
 			s.fail(w, fmt.Errorf("%w: %v", errUpstream, err))
 			return
 		}
-		writeJSON(w, http.StatusOK, reply)
+		subsystem.WriteJSON(w, http.StatusOK, reply)
 		return
 	}
 	reply, err := s.HandleTransfer(r.Context(), m)
@@ -431,7 +398,7 @@ func (s *Service) handleDeliver(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, reply)
+	subsystem.WriteJSON(w, http.StatusOK, reply)
 }
 
 // HTTPClient is the internode client: a province pushes the person index
@@ -456,7 +423,7 @@ var (
 // PeerError is a non-200 answer of a peer node.
 type PeerError struct {
 	Status int
-	Body   errorBody
+	Body   subsystem.ErrorBody
 }
 
 func (e *PeerError) Error() string {

@@ -2,7 +2,6 @@ package credit
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -33,25 +32,12 @@ func (s *Service) routes(env subsystem.Env) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (s *Service) fail(w http.ResponseWriter, err error) {
-	code := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, ErrNoModel):
-		code = http.StatusServiceUnavailable
-	case errors.Is(err, ErrBadInput):
-		code = http.StatusBadRequest
-	case errors.Is(err, ErrNotFound):
-		code = http.StatusNotFound
-	default:
-		s.log.Error("credit request failed", "err", err)
-	}
-	writeJSON(w, code, map[string]string{"error": err.Error()})
+	subsystem.Fail(w, s.log, "credit", err,
+		subsystem.Status{Err: ErrNoModel, Code: http.StatusServiceUnavailable},
+		subsystem.Status{Err: ErrBadInput, Code: http.StatusBadRequest},
+		subsystem.Status{Err: ErrNotFound, Code: http.StatusNotFound},
+	)
 }
 
 func (s *Service) handleModel(w http.ResponseWriter, _ *http.Request) {
@@ -60,7 +46,7 @@ func (s *Service) handleModel(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, ErrNoModel)
 		return
 	}
-	writeJSON(w, http.StatusOK, m)
+	subsystem.WriteJSON(w, http.StatusOK, m)
 }
 
 func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +54,7 @@ func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&evs); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		subsystem.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
 	n, err := s.Record(r.Context(), evs)
@@ -76,7 +62,7 @@ func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"recorded": n, "received": len(evs)})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]int{"recorded": n, "received": len(evs)})
 }
 
 func (s *Service) handleEvaluate(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +71,7 @@ func (s *Service) handleEvaluate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"period": mux.Vars(r)["period"], "subjects": len(out)})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"period": mux.Vars(r)["period"], "subjects": len(out)})
 }
 
 func (s *Service) handleHistory(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +81,7 @@ func (s *Service) handleHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	subsystem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Service) handleDisclosure(w http.ResponseWriter, r *http.Request) {
@@ -104,5 +90,5 @@ func (s *Service) handleDisclosure(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	subsystem.WriteJSON(w, http.StatusOK, d)
 }

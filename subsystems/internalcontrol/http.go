@@ -1,16 +1,12 @@
 package internalcontrol
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
-	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
@@ -55,62 +51,26 @@ func (s *Service) routes(env subsystem.Env) {
 	}
 }
 
-// errorBody is the JSON of every error answer.
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (s *Service) fail(w http.ResponseWriter, err error) {
-	code := http.StatusInternalServerError
-	body := errorBody{Error: err.Error()}
-	var fe *FieldError
-	switch {
-	case errors.As(err, &fe):
-		code, body.Field = http.StatusBadRequest, fe.Field
-	case errors.Is(err, ErrNotFound):
-		code = http.StatusNotFound
-	case errors.Is(err, ErrSelfApproval):
-		code = http.StatusForbidden
-	case errors.Is(err, ErrTransition), errors.Is(err, ErrMismatch):
-		code = http.StatusConflict
-	case errors.Is(err, ErrExpired):
-		code = http.StatusGone
-	default:
-		s.log.Error("internal control request failed", "err", err)
-	}
-	writeJSON(w, code, body)
+	subsystem.Fail(w, s.log, "internal control", err,
+		subsystem.Status{Err: ErrNotFound, Code: http.StatusNotFound},
+		subsystem.Status{Err: ErrSelfApproval, Code: http.StatusForbidden},
+		subsystem.Status{Err: ErrTransition, Code: http.StatusConflict},
+		subsystem.Status{Err: ErrMismatch, Code: http.StatusConflict},
+		subsystem.Status{Err: ErrExpired, Code: http.StatusGone},
+	)
 }
 
 // decode reads a JSON body strictly; a bad field is named.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		var pe *fen.ParseError
-		if errors.As(err, &pe) {
-			return bad("amount", "%v", pe) // the only money field of the API
-		}
-		if errors.As(err, &te) {
-			return bad(te.Field, "want %s", te.Type)
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return bad(strings.Trim(f, `"`), "unknown field")
-		}
-		return bad("body", "%v", err)
+	if e := subsystem.DecodeJSON(w, r, maxBody, "amount", v); e != nil {
+		return bad(e.Field, "%s", e.Reason)
 	}
 	return nil
 }
 
 func (s *Service) handleRules(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Rules())
+	subsystem.WriteJSON(w, http.StatusOK, s.Rules())
 }
 
 func (s *Service) handleSetRules(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +94,7 @@ func (s *Service) handleSetRules(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Rules())
+	subsystem.WriteJSON(w, http.StatusOK, s.Rules())
 }
 
 func (s *Service) handlePutOperator(w http.ResponseWriter, r *http.Request) {
@@ -154,7 +114,7 @@ func (s *Service) handlePutOperator(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, o)
+	subsystem.WriteJSON(w, http.StatusOK, o)
 }
 
 func (s *Service) handleCheck(w http.ResponseWriter, r *http.Request) {
@@ -168,7 +128,7 @@ func (s *Service) handleCheck(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"reminders": rs})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"reminders": rs})
 }
 
 func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +142,7 @@ func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	subsystem.WriteJSON(w, http.StatusCreated, out)
 }
 
 func parseTime(field, v string, def time.Time) (time.Time, error) {
@@ -220,7 +180,7 @@ func (s *Service) handleActions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"actions": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"actions": out})
 }
 
 func (s *Service) handleReview(w http.ResponseWriter, r *http.Request) {
@@ -251,7 +211,7 @@ func (s *Service) handleReview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"findings": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"findings": out})
 }
 
 func (s *Service) handleFindings(w http.ResponseWriter, r *http.Request) {
@@ -260,7 +220,7 @@ func (s *Service) handleFindings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"findings": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"findings": out})
 }
 
 func (s *Service) handleDecide(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +238,7 @@ func (s *Service) handleDecide(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, f)
+	subsystem.WriteJSON(w, http.StatusOK, f)
 }
 
 func (s *Service) handleRequest(w http.ResponseWriter, r *http.Request) {
@@ -292,7 +252,7 @@ func (s *Service) handleRequest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, a)
+	subsystem.WriteJSON(w, http.StatusCreated, a)
 }
 
 func (s *Service) handleApprovals(w http.ResponseWriter, r *http.Request) {
@@ -301,7 +261,7 @@ func (s *Service) handleApprovals(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"approvals": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"approvals": out})
 }
 
 func (s *Service) handleApproval(w http.ResponseWriter, r *http.Request) {
@@ -310,7 +270,7 @@ func (s *Service) handleApproval(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	subsystem.WriteJSON(w, http.StatusOK, a)
 }
 
 func (s *Service) handleStep(w http.ResponseWriter, r *http.Request) {
@@ -343,5 +303,5 @@ func (s *Service) handleStep(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	subsystem.WriteJSON(w, http.StatusOK, a)
 }

@@ -54,6 +54,9 @@ func (e *FieldError) Error() string { return "internalcontrol: " + e.Field + ": 
 // Unwrap makes a FieldError match ErrBadInput.
 func (e *FieldError) Unwrap() error { return ErrBadInput }
 
+// FieldName names the offending field.
+func (e *FieldError) FieldName() string { return e.Field }
+
 func bad(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }

@@ -1,10 +1,7 @@
 package monitoring
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -35,39 +32,11 @@ func (s *Service) routes(env subsystem.Env) {
 	}
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (s *Service) fail(w http.ResponseWriter, err error) {
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error(), Field: fe.Field})
-		return
-	}
-	s.log.Error("monitoring request failed", "err", err)
-	writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
-}
+func (s *Service) fail(w http.ResponseWriter, err error) { subsystem.Fail(w, s.log, "monitoring", err) }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return bad(te.Field, "want %s", te.Type)
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return bad(strings.Trim(f, `"`), "unknown field")
-		}
-		return bad("body", "%v", err)
+	if e := subsystem.DecodeJSON(w, r, maxBody, "", v); e != nil {
+		return bad(e.Field, "%s", e.Reason)
 	}
 	return nil
 }
@@ -82,7 +51,7 @@ func (s *Service) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"stored": len(in)})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]int{"stored": len(in)})
 }
 
 func (s *Service) handleKPIs(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +60,7 @@ func (s *Service) handleKPIs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kpis": ks})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"kpis": ks})
 }
 
 func (s *Service) handleEvaluate(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +79,7 @@ func (s *Service) handleEvaluate(w http.ResponseWriter, r *http.Request) {
 	if as == nil {
 		as = []Alert{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alerts": as})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"alerts": as})
 }
 
 func (s *Service) handleAlerts(w http.ResponseWriter, r *http.Request) {
@@ -119,11 +88,11 @@ func (s *Service) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alerts": as})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"alerts": as})
 }
 
 func (s *Service) handleThresholds(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"thresholds": *s.thresholds.Load()})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"thresholds": *s.thresholds.Load()})
 }
 
 func (s *Service) handleSetThresholds(w http.ResponseWriter, r *http.Request) {
@@ -138,5 +107,5 @@ func (s *Service) handleSetThresholds(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"thresholds": in.Thresholds})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"thresholds": in.Thresholds})
 }

@@ -1,7 +1,6 @@
 package payment
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -36,20 +35,12 @@ func (s *Service) routes(env subsystem.Env) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func writeErr(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
+	subsystem.WriteJSON(w, code, subsystem.ErrorBody{Error: err.Error()})
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := subsystem.ReadJSON(w, r, maxBody, v); err != nil {
 		writeErr(w, http.StatusBadRequest, err)
 		return false
 	}
@@ -79,7 +70,7 @@ func (s *Service) handleGroup(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, s.status(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, g)
+	subsystem.WriteJSON(w, http.StatusOK, g)
 }
 
 func (s *Service) handleTables(w http.ResponseWriter, _ *http.Request) {
@@ -90,7 +81,7 @@ func (s *Service) handleTables(w http.ResponseWriter, _ *http.Request) {
 	if d := s.dip.Load(); d != nil {
 		out["dip"] = d.Version()
 	}
-	writeJSON(w, http.StatusOK, out)
+	subsystem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +97,7 @@ func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, s.status(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"recorded": n, "received": len(cases)})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]int{"recorded": n, "received": len(cases)})
 }
 
 func (s *Service) handleSettle(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +116,7 @@ func (s *Service) handleSettle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res.Cases = nil // per-case results are read per hospital
-	writeJSON(w, http.StatusOK, res)
+	subsystem.WriteJSON(w, http.StatusOK, res)
 }
 
 func (s *Service) handleResults(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +130,7 @@ func (s *Service) handleResults(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, s.status(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	subsystem.WriteJSON(w, http.StatusOK, res)
 }
 
 func (s *Service) handleCaseResults(w http.ResponseWriter, r *http.Request) {
@@ -149,5 +140,5 @@ func (s *Service) handleCaseResults(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, s.status(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	subsystem.WriteJSON(w, http.StatusOK, res)
 }

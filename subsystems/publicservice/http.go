@@ -3,7 +3,6 @@ package publicservice
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -65,50 +64,18 @@ func (s *Service) RegisterInternode(r *mux.Router) {
 	}
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (s *Service) fail(w http.ResponseWriter, err error) {
-	code := http.StatusInternalServerError
-	body := errorBody{Error: err.Error()}
-	var fe *FieldError
-	switch {
-	case errors.As(err, &fe):
-		code, body.Field = http.StatusBadRequest, fe.Field
-	case errors.Is(err, ErrIdentity):
-		code = http.StatusForbidden
-	case errors.Is(err, ErrNotFound):
-		code = http.StatusNotFound
-	case errors.Is(err, ErrTransition):
-		code = http.StatusConflict
-	case errors.Is(err, ErrNotConnected):
-		code = http.StatusServiceUnavailable
-	default:
-		s.log.Error("public service request failed", "err", err)
-	}
-	writeJSON(w, code, body)
+	subsystem.Fail(w, s.log, "public service", err,
+		subsystem.Status{Err: ErrIdentity, Code: http.StatusForbidden},
+		subsystem.Status{Err: ErrNotFound, Code: http.StatusNotFound},
+		subsystem.Status{Err: ErrTransition, Code: http.StatusConflict},
+		subsystem.Status{Err: ErrNotConnected, Code: http.StatusServiceUnavailable},
+	)
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return bad(te.Field, "want %s", te.Type)
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return bad(strings.Trim(f, `"`), "unknown field")
-		}
-		return bad("body", "%v", err)
+	if e := subsystem.DecodeJSON(w, r, maxBody, "", v); e != nil {
+		return bad(e.Field, "%s", e.Reason)
 	}
 	return nil
 }
@@ -124,7 +91,7 @@ func (s *Service) handleStatus(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	subsystem.WriteJSON(w, http.StatusOK, st)
 }
 
 func (s *Service) handleSettlements(w http.ResponseWriter, r *http.Request) {
@@ -144,7 +111,7 @@ func (s *Service) handleSettlements(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []Settlement{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"settlements": list, "accumulators": acc})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"settlements": list, "accumulators": acc})
 }
 
 func (s *Service) handleMyFilings(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +130,7 @@ func (s *Service) handleMyFilings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"filings": fs})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"filings": fs})
 }
 
 func (s *Service) handleFile(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +144,7 @@ func (s *Service) handleFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, f)
+	subsystem.WriteJSON(w, http.StatusCreated, f)
 }
 
 func (s *Service) handleCancel(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +158,7 @@ func (s *Service) handleCancel(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, f)
+	subsystem.WriteJSON(w, http.StatusOK, f)
 }
 
 func (s *Service) handleQualification(w http.ResponseWriter, r *http.Request) {
@@ -210,7 +177,7 @@ func (s *Service) handleQualification(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, q)
+	subsystem.WriteJSON(w, http.StatusOK, q)
 }
 
 func (s *Service) handleInstitutions(w http.ResponseWriter, r *http.Request) {
@@ -229,7 +196,7 @@ func (s *Service) handleInstitutions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"institutions": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"institutions": out})
 }
 
 func (s *Service) handleNotices(w http.ResponseWriter, r *http.Request) {
@@ -247,7 +214,7 @@ func (s *Service) handleNotices(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"notices": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"notices": out})
 }
 
 func (s *Service) handlePublish(w http.ResponseWriter, r *http.Request) {
@@ -261,7 +228,7 @@ func (s *Service) handlePublish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	subsystem.WriteJSON(w, http.StatusCreated, out)
 }
 
 func (s *Service) handleFeed(w http.ResponseWriter, r *http.Request) {
@@ -276,7 +243,7 @@ func (s *Service) handleFeed(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"notices": out})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"notices": out})
 }
 
 // FeedClient reads the national notice feed over the internode API; Client

@@ -1,7 +1,9 @@
 // Package subsystem defines the shape every business subsystem under
 // subsystems/ shares: a Descriptor (name, Chinese title, permissions and
 // embedded migrations), the Env a subsystem is started with and the
-// Subsystem interface the node adapts into a node component.
+// Subsystem interface the node adapts into a node component, and the JSON
+// helpers (httpjson.go) their HTTP APIs share: strict body decoding that
+// names the bad field, and the error envelope with its status mapping.
 //
 // It holds no business logic; subsystems import it, never each other.
 package subsystem

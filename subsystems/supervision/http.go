@@ -2,7 +2,6 @@ package supervision
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -45,34 +44,19 @@ func (s *Service) routes(env subsystem.Env) {
 	r.HandleFunc("/supervision/v1/recoveries/post", s.handlePost).Methods(http.MethodPost)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (s *Service) fail(w http.ResponseWriter, err error) {
-	code := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, ErrNoRules):
-		code = http.StatusServiceUnavailable
-	case errors.Is(err, ErrNotFound):
-		code = http.StatusNotFound
-	case errors.Is(err, ErrTransition), errors.Is(err, ErrOperator):
-		code = http.StatusConflict
-	case errors.Is(err, ErrBadInput):
-		code = http.StatusBadRequest
-	default:
-		s.log.Error("supervision request failed", "err", err)
-	}
-	writeJSON(w, code, map[string]string{"error": err.Error()})
+	subsystem.Fail(w, s.log, "supervision", err,
+		subsystem.Status{Err: ErrNoRules, Code: http.StatusServiceUnavailable},
+		subsystem.Status{Err: ErrNotFound, Code: http.StatusNotFound},
+		subsystem.Status{Err: ErrTransition, Code: http.StatusConflict},
+		subsystem.Status{Err: ErrOperator, Code: http.StatusConflict},
+		subsystem.Status{Err: ErrBadInput, Code: http.StatusBadRequest},
+	)
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	if err := subsystem.ReadJSON(w, r, maxBody, v); err != nil {
+		subsystem.WriteJSON(w, http.StatusBadRequest, subsystem.ErrorBody{Error: err.Error()})
 		return false
 	}
 	return true
@@ -91,7 +75,7 @@ func (s *Service) handleCheck(w http.ResponseWriter, r *http.Request) {
 	if fs == nil {
 		fs = []Finding{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"result": fs})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"result": fs})
 }
 
 func (s *Service) handleRules(w http.ResponseWriter, _ *http.Request) {
@@ -100,7 +84,7 @@ func (s *Service) handleRules(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, ErrNoRules)
 		return
 	}
-	writeJSON(w, http.StatusOK, Library{Version: e.Version(), Admdvs: e.lib.Admdvs, Rules: e.Rules()})
+	subsystem.WriteJSON(w, http.StatusOK, Library{Version: e.Version(), Admdvs: e.lib.Admdvs, Rules: e.Rules()})
 }
 
 func (s *Service) handleBatch(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +100,7 @@ func (s *Service) handleBatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	subsystem.WriteJSON(w, http.StatusOK, res)
 }
 
 func (s *Service) handleRun(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +109,7 @@ func (s *Service) handleRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	subsystem.WriteJSON(w, http.StatusOK, res)
 }
 
 func (s *Service) handleFindings(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +117,7 @@ func (s *Service) handleFindings(w http.ResponseWriter, r *http.Request) {
 	f := Filter{Status: q.Get("status"), Fixmedins: q.Get("fixmedins_code"), Period: q.Get("period"), RuleID: q.Get("rule_id")}
 	if l := q.Get("limit"); l != "" {
 		if err := json.Unmarshal([]byte(l), &f.Limit); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit"})
+			subsystem.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "limit"})
 			return
 		}
 	}
@@ -142,7 +126,7 @@ func (s *Service) handleFindings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	subsystem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +135,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	subsystem.WriteJSON(w, http.StatusOK, st)
 }
 
 func (s *Service) handleDecide(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +148,7 @@ func (s *Service) handleDecide(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	subsystem.WriteJSON(w, http.StatusOK, st)
 }
 
 func (s *Service) handleRecoveries(w http.ResponseWriter, r *http.Request) {
@@ -173,7 +157,7 @@ func (s *Service) handleRecoveries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ps)
+	subsystem.WriteJSON(w, http.StatusOK, ps)
 }
 
 func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
@@ -182,14 +166,14 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"posted": n})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]int{"posted": n})
 }
 
 func (s *Service) handle3101(w http.ResponseWriter, r *http.Request) {
 	var in Input3101
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	if err := dec.Decode(&in); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		subsystem.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
 	res, err := s.Check3101(r.Context(), &in)
@@ -197,5 +181,5 @@ func (s *Service) handle3101(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"result": res})
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"result": res})
 }
