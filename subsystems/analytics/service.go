@@ -31,22 +31,12 @@ const (
 // ErrBadInput marks bad input.
 var ErrBadInput = errors.New("analytics: bad input")
 
-// FieldError is a bad-input error naming the offending field.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return "analytics: " + e.Field + ": " + e.Reason }
-
-// Unwrap makes a FieldError match ErrBadInput.
-func (e *FieldError) Unwrap() error { return ErrBadInput }
-
-// FieldName names the offending field.
-func (e *FieldError) FieldName() string { return e.Field }
+// FieldError is a bad-input error naming the offending field; it
+// matches ErrBadInput.
+type FieldError = subsystem.FieldError
 
 func bad(field, format string, args ...any) error {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return subsystem.BadField(Name, ErrBadInput, field, format, args...)
 }
 
 // Month is one province's reported figures of a month.

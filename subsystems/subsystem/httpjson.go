@@ -3,6 +3,7 @@ package subsystem
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -62,11 +63,25 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, max int64, moneyField st
 	return &BodyError{Field: "body", Reason: err.Error()}
 }
 
-// FieldNamer is a bad-input error that names the offending field; every
-// subsystem's FieldError is one.
-type FieldNamer interface {
-	error
-	FieldName() string
+// FieldError is a bad-input error of a subsystem naming the offending
+// field: "<subsystem>: <field>: <reason>". It matches Kind (the
+// subsystem's ErrBadInput) with errors.Is.
+type FieldError struct {
+	Subsystem string
+	Field     string
+	Reason    string
+	Kind      error
+}
+
+func (e *FieldError) Error() string { return e.Subsystem + ": " + e.Field + ": " + e.Reason }
+
+// Unwrap returns Kind.
+func (e *FieldError) Unwrap() error { return e.Kind }
+
+// BadField returns a FieldError of subsystem name matching kind, its
+// reason formatted from format and args.
+func BadField(name string, kind error, field, format string, args ...any) error {
+	return &FieldError{Subsystem: name, Field: field, Reason: fmt.Sprintf(format, args...), Kind: kind}
 }
 
 // Status maps errors matching Err (errors.Is) to the HTTP status Code.
@@ -75,14 +90,14 @@ type Status struct {
 	Code int
 }
 
-// Fail answers err as an ErrorBody: 400 with the field for a FieldNamer,
+// Fail answers err as an ErrorBody: 400 with the field for a FieldError,
 // else the code of the first status err matches, else 500, logged on log
 // as "<what> request failed".
 func Fail(w http.ResponseWriter, log *slog.Logger, what string, err error, statuses ...Status) {
 	body := ErrorBody{Error: err.Error()}
-	var fe FieldNamer
+	var fe *FieldError
 	if errors.As(err, &fe) {
-		body.Field = fe.FieldName()
+		body.Field = fe.Field
 		WriteJSON(w, http.StatusBadRequest, body)
 		return
 	}

@@ -49,12 +49,14 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
-type fieldErr struct{ field string }
-
-func (e fieldErr) Error() string     { return "bad " + e.field }
-func (e fieldErr) FieldName() string { return e.field }
-
-var _ subsystem.FieldNamer = fieldErr{}
+func TestBadField(t *testing.T) {
+	errBad := errors.New("demo: bad input")
+	err := subsystem.BadField("demo", errBad, "person.brdy", "want %s", "yyyy-MM-dd")
+	var fe *subsystem.FieldError
+	if !errors.Is(err, errBad) || !errors.As(err, &fe) || fe.Field != "person.brdy" || err.Error() != "demo: person.brdy: want yyyy-MM-dd" {
+		t.Fatalf("%v %+v", err, fe)
+	}
+}
 
 func TestFail(t *testing.T) {
 	errGone := errors.New("gone")
@@ -66,7 +68,7 @@ func TestFail(t *testing.T) {
 		code int
 		want subsystem.ErrorBody
 	}{
-		{"field error", fmt.Errorf("wrapped: %w", fieldErr{"x.y"}), 400, subsystem.ErrorBody{Error: "wrapped: bad x.y", Field: "x.y"}},
+		{"field error", fmt.Errorf("wrapped: %w", subsystem.BadField("demo", errBusy, "x.y", "want %d", 3)), 400, subsystem.ErrorBody{Error: "wrapped: demo: x.y: want 3", Field: "x.y"}},
 		{"mapped", fmt.Errorf("a: %w", errBusy), 503, subsystem.ErrorBody{Error: "a: busy"}},
 		{"first match wins", errors.Join(errGone, errBusy), 410, subsystem.ErrorBody{Error: "gone\nbusy"}},
 		{"unmapped", errors.New("boom"), 500, subsystem.ErrorBody{Error: "boom"}},
