@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"regexp"
 	"time"
@@ -65,9 +64,8 @@ func New(history History) *Service { return &Service{history: history} }
 
 // Descriptor describes the subsystem.
 func (s *Service) Descriptor() subsystem.Descriptor {
-	sub, _ := fs.Sub(migrations, "migrations")
 	return subsystem.Descriptor{
-		Name: Name, Title: "宏观决策分析", Migrations: sub,
+		Name: Name, Title: "宏观决策分析", Migrations: subsystem.Migrations(migrations),
 		Permissions: []subsystem.Permission{
 			{Code: PermIngest, Title: "接收月度汇总数据"},
 			{Code: PermAnalyse, Title: "趋势、基金测算与政策模拟"},
@@ -77,21 +75,13 @@ func (s *Service) Descriptor() subsystem.Descriptor {
 
 // Start keeps the store and registers the routes.
 func (s *Service) Start(_ context.Context, env subsystem.Env) error {
-	s.db, s.log = env.DB, env.Log
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.db, s.log = env.DB, env.Logger()
 	s.routes(env)
 	return nil
 }
 
 // Ready is nil once started.
-func (s *Service) Ready(context.Context) error {
-	if s.db == nil {
-		return errors.New("analytics: not started")
-	}
-	return nil
-}
+func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
 // Stop has nothing to stop.
 func (s *Service) Stop(context.Context) error { return nil }

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -106,9 +105,8 @@ func New(o Options) *Service {
 
 // Descriptor describes the subsystem.
 func (s *Service) Descriptor() subsystem.Descriptor {
-	sub, _ := fs.Sub(migrations, "migrations")
 	return subsystem.Descriptor{
-		Name: Name, Title: "基础信息", Migrations: sub,
+		Name: Name, Title: "基础信息", Migrations: subsystem.Migrations(migrations),
 		Permissions: []subsystem.Permission{
 			{Code: PermEnrol, Title: "参保登记、暂停、恢复、死亡登记"},
 			{Code: PermRead, Title: "查询参保人员信息"},
@@ -124,10 +122,7 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 	if s.opt.Keys == nil {
 		return errors.New("basicinfo: no PII keyring")
 	}
-	s.db, s.log, s.admdvs = env.DB, env.Log, env.Admdvs
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.db, s.log, s.admdvs = env.DB, env.Logger(), env.Admdvs
 	s.routes(env)
 	if s.admdvs != centers.NationalAdmdvs && (s.opt.Index != nil || s.opt.Transfers != nil) && s.opt.SyncInterval >= 0 {
 		every := s.opt.SyncInterval
@@ -167,12 +162,7 @@ func (s *Service) syncLoop(ctx context.Context, every time.Duration) {
 }
 
 // Ready is nil once started.
-func (s *Service) Ready(context.Context) error {
-	if s.db == nil {
-		return errors.New("basicinfo: not started")
-	}
-	return nil
-}
+func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
 // Stop ends the background loop.
 func (s *Service) Stop(context.Context) error {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"sort"
 	"sync/atomic"
@@ -53,9 +52,8 @@ func New(sources ...EventSource) *Service { return &Service{sources: sources, no
 
 // Descriptor describes the subsystem.
 func (s *Service) Descriptor() subsystem.Descriptor {
-	sub, _ := fs.Sub(migrations, "migrations")
 	return subsystem.Descriptor{
-		Name: Name, Title: "信用评价", Migrations: sub,
+		Name: Name, Title: "信用评价", Migrations: subsystem.Migrations(migrations),
 		Permissions: []subsystem.Permission{
 			{Code: PermRecord, Title: "登记信用事件"},
 			{Code: PermEvaluate, Title: "月度信用评价"},
@@ -70,21 +68,13 @@ func (s *Service) SetModel(m *Model) { s.model.Store(m) }
 
 // Start keeps the store and registers the routes.
 func (s *Service) Start(_ context.Context, env subsystem.Env) error {
-	s.db, s.log = env.DB, env.Log
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.db, s.log = env.DB, env.Logger()
 	s.routes(env)
 	return nil
 }
 
 // Ready is nil once started.
-func (s *Service) Ready(context.Context) error {
-	if s.db == nil {
-		return errors.New("credit: not started")
-	}
-	return nil
-}
+func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
 // Stop has nothing to stop.
 func (s *Service) Stop(context.Context) error { return nil }

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"regexp"
 	"sync/atomic"
@@ -97,9 +96,8 @@ func New(o Options) *Service {
 
 // Descriptor describes the subsystem.
 func (s *Service) Descriptor() subsystem.Descriptor {
-	sub, _ := fs.Sub(migrations, "migrations")
 	return subsystem.Descriptor{
-		Name: Name, Title: "内部控制", Migrations: sub,
+		Name: Name, Title: "内部控制", Migrations: subsystem.Migrations(migrations),
 		Permissions: []subsystem.Permission{
 			{Code: PermRecord, Title: "记录经办操作、事前提醒"},
 			{Code: PermReview, Title: "事后稽核"},
@@ -112,10 +110,7 @@ func (s *Service) Descriptor() subsystem.Descriptor {
 
 // Start keeps the store and registers the routes.
 func (s *Service) Start(_ context.Context, env subsystem.Env) error {
-	s.db, s.log = env.DB, env.Log
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.db, s.log = env.DB, env.Logger()
 	if s.audit == nil {
 		s.audit = auditlog.New(env.DB)
 	}
@@ -124,12 +119,7 @@ func (s *Service) Start(_ context.Context, env subsystem.Env) error {
 }
 
 // Ready is nil once started.
-func (s *Service) Ready(context.Context) error {
-	if s.db == nil {
-		return errors.New("internalcontrol: not started")
-	}
-	return nil
-}
+func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
 // Stop has nothing to stop.
 func (s *Service) Stop(context.Context) error { return nil }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"regexp"
 	"sync/atomic"
@@ -56,9 +55,8 @@ func New(source CaseSource) *Service { return &Service{source: source, now: time
 
 // Descriptor describes the subsystem.
 func (s *Service) Descriptor() subsystem.Descriptor {
-	sub, _ := fs.Sub(migrations, "migrations")
 	return subsystem.Descriptor{
-		Name: Name, Title: "支付方式管理", Migrations: sub,
+		Name: Name, Title: "支付方式管理", Migrations: subsystem.Migrations(migrations),
 		Permissions: []subsystem.Permission{
 			{Code: PermGroup, Title: "病例分组"},
 			{Code: PermRecord, Title: "登记住院结算"},
@@ -81,22 +79,14 @@ func (s *Service) SetTables(g *Grouper, d *DIPScorer) {
 
 // Start keeps the store and registers the routes.
 func (s *Service) Start(_ context.Context, env subsystem.Env) error {
-	s.db, s.log = env.DB, env.Log
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.db, s.log = env.DB, env.Logger()
 	s.routes(env)
 	return nil
 }
 
 // Ready is nil once started: without tables grouping answers 503, which
 // does not keep the rest of the node from serving.
-func (s *Service) Ready(context.Context) error {
-	if s.db == nil {
-		return errors.New("payment: not started")
-	}
-	return nil
-}
+func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
 // Stop has nothing to stop.
 func (s *Service) Stop(context.Context) error { return nil }

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
@@ -148,9 +147,8 @@ func New(o Options) *Service {
 
 // Descriptor describes the subsystem.
 func (s *Service) Descriptor() subsystem.Descriptor {
-	sub, _ := fs.Sub(migrations, "migrations")
 	return subsystem.Descriptor{
-		Name: Name, Title: "公共服务", Migrations: sub,
+		Name: Name, Title: "公共服务", Migrations: subsystem.Migrations(migrations),
 		Permissions: []subsystem.Permission{
 			{Code: PermPerson, Title: "个人查询与异地就医备案"},
 			{Code: PermPublish, Title: "发布政策通知"},
@@ -161,10 +159,7 @@ func (s *Service) Descriptor() subsystem.Descriptor {
 // Start keeps the store, registers the routes and, on a province node
 // with a notice source, starts copying the national notices.
 func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
-	s.db, s.log, s.admdvs = env.DB, env.Log, env.Admdvs
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.db, s.log, s.admdvs = env.DB, env.Logger(), env.Admdvs
 	s.routes(env)
 	if s.opt.Notices != nil && s.admdvs != centers.NationalAdmdvs && s.opt.NoticeInterval >= 0 {
 		every := s.opt.NoticeInterval
@@ -194,12 +189,7 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 }
 
 // Ready is nil once started.
-func (s *Service) Ready(context.Context) error {
-	if s.db == nil {
-		return errors.New("publicservice: not started")
-	}
-	return nil
-}
+func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
 // Stop ends the notice loop.
 func (s *Service) Stop(context.Context) error {

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
@@ -84,5 +86,21 @@ func TestFail(t *testing.T) {
 				t.Fatalf("%d %+v %q", w.Code, got, w.Header().Get("Content-Type"))
 			}
 		})
+	}
+}
+
+func TestStartHelpers(t *testing.T) {
+	if (subsystem.Env{}).Logger() == nil {
+		t.Fatal("no logger without Env.Log")
+	}
+	if err := subsystem.NotStarted("demo", false); err == nil || err.Error() != "demo: not started" {
+		t.Fatalf("not started: %v", err)
+	}
+	if err := subsystem.NotStarted("demo", true); err != nil {
+		t.Fatal(err)
+	}
+	m := subsystem.Migrations(fstest.MapFS{"migrations/00001_init.sql": {Data: []byte("-- +goose Up\n")}})
+	if b, err := fs.ReadFile(m, "00001_init.sql"); err != nil || len(b) == 0 {
+		t.Fatalf("migrations: %v", err)
 	}
 }

@@ -89,3 +89,30 @@ type Subsystem interface {
 	// Stop ends background work.
 	Stop(ctx context.Context) error
 }
+
+// Logger returns Log, or a logger that discards everything when Log is nil.
+func (e Env) Logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
+}
+
+// NotStarted is the Ready answer of subsystem name: nil once started,
+// else "<name>: not started".
+func NotStarted(name string, started bool) error {
+	if started {
+		return nil
+	}
+	return errors.New(name + ": not started")
+}
+
+// Migrations returns the "migrations" folder of an embedded file system,
+// the Descriptor's Migrations of a subsystem that embeds migrations/*.sql.
+func Migrations(embedded fs.FS) fs.FS {
+	sub, err := fs.Sub(embedded, "migrations")
+	if err != nil {
+		return nil
+	}
+	return sub
+}

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"regexp"
 	"strconv"
@@ -116,9 +115,8 @@ func New(o Options) *Service {
 
 // Descriptor describes the subsystem.
 func (s *Service) Descriptor() subsystem.Descriptor {
-	sub, _ := fs.Sub(migrations, "migrations")
 	return subsystem.Descriptor{
-		Name: Name, Title: "智能监管", Migrations: sub,
+		Name: Name, Title: "智能监管", Migrations: subsystem.Migrations(migrations),
 		Permissions: []subsystem.Permission{
 			{Code: PermCheck, Title: "事前事中提醒"},
 			{Code: PermRun, Title: "事后批量审核"},
@@ -145,21 +143,13 @@ func (s *Service) Rules() *Engine { return s.rules.Load() }
 
 // Start keeps the store and registers the routes.
 func (s *Service) Start(_ context.Context, env subsystem.Env) error {
-	s.db, s.log = env.DB, env.Log
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.db, s.log = env.DB, env.Logger()
 	s.routes(env)
 	return nil
 }
 
 // Ready is nil once started.
-func (s *Service) Ready(context.Context) error {
-	if s.db == nil {
-		return errors.New("supervision: not started")
-	}
-	return nil
-}
+func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
 // Stop has nothing to stop.
 func (s *Service) Stop(context.Context) error { return nil }
