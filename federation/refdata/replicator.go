@@ -655,7 +655,14 @@ func (r *Replicator) applyMany(ctx context.Context, datas [][]byte) ([]Result, e
 	}
 	futures := make([]raft.ApplyFuture, len(datas))
 	for i, d := range datas {
-		futures[i] = r.raft.Apply(d, timeout)
+		z, err := compressEntry(d)
+		if err != nil {
+			for _, f := range futures[:i] {
+				_ = f.Error()
+			}
+			return nil, err
+		}
+		futures[i] = r.raft.Apply(z, timeout)
 	}
 	out := make([]Result, 0, len(datas))
 	for i, f := range futures {

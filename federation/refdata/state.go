@@ -207,6 +207,10 @@ func (s *Store) reject(ctx context.Context, tx *store.Tx, idx uint64, b *Batch, 
 }
 
 func (s *Store) applyEntry(ctx context.Context, tx *store.Tx, trust *Trust, idx uint64, data []byte, res *Result, revoked *[]string) error {
+	data, err := expandEntry(data)
+	if err != nil {
+		return s.reject(ctx, tx, idx, nil, "", err.Error(), res)
+	}
 	b, err := DecodeBatch(data)
 	if err != nil {
 		return s.reject(ctx, tx, idx, nil, "", err.Error(), res)
