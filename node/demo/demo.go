@@ -155,7 +155,7 @@ ca: {dir: "", passphrase_file: ""}
 advertise: 127.0.0.1
 data_dir: %q
 storage: {driver: sqlite, path: %q, url: ""}
-federation: {seeds: [], national_url: "", enrol_url: ""}
+federation: {seeds: [], national_url: "", enrol_url: "", raft: {no_sync: true, heartbeat_timeout: 5s, election_timeout: 5s, leader_lease_timeout: 4s}}
 tls: {dir: %q, passphrase_file: ""}
 shutdown: {drain: 5s}
 `, enrol, dir, filepath.Join(dir, "ybnode.db"), filepath.Join(dir, "tls"))
