@@ -39,6 +39,9 @@ type SettlementComponent struct {
 	Policies service.PolicySource
 	// RouteTimeout bounds a routed call (default 10 s).
 	RouteTimeout time.Duration
+	// OnHub, on the national node, is told about every transaction the hub
+	// handled (the console's traffic page).
+	OnHub func(route.HubEvent)
 
 	svc      *service.Service
 	hub      *route.Hub
@@ -82,7 +85,7 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 	}
 	var resolve func(context.Context) (int, error)
 	if cfg.Node.Role == config.RoleNational {
-		hub, err := route.NewHub(route.HubOptions{DB: h.DB, Material: c.mat, Directory: c.dir, Log: log, Timeout: c.RouteTimeout})
+		hub, err := route.NewHub(route.HubOptions{DB: h.DB, Material: c.mat, Directory: c.dir, Log: log, Timeout: c.RouteTimeout, Observe: c.OnHub})
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/federation/member"
+	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/console"
 )
@@ -92,8 +93,19 @@ func (n *Node) withConsole(out []Component) []Component {
 	if n.audit != nil {
 		c.SetAuditLog(n.audit.Store())
 	}
-	n.parts.Console = NewConsole(c)
-	return append(out, n.parts.Console)
+	cc := NewConsole(c)
+	n.parts.Console = cc
+	if sc := n.parts.Settlement; sc != nil && n.cfg.Node.Role == config.RoleNational {
+		// The national node has no hospitals: its traffic is what the hub relays.
+		sc.OnHub = func(ev route.HubEvent) {
+			if ev.Kind != route.KindSettle && ev.Kind != route.KindReverse {
+				return
+			}
+			cc.Traffic.Observe(console.Observation{Time: time.Now(), From: ev.Insured, To: ev.Treatment, Routed: true,
+				Duration: ev.Took, Failed: ev.Failed, Reversal: ev.Kind == route.KindReverse})
+		}
+	}
+	return append(out, cc)
 }
 
 // memberDirectory routes by the live membership's routing table.

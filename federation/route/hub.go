@@ -54,6 +54,18 @@ type HubOptions struct {
 	// carries no tighter deadline (default 10 s).
 	Timeout time.Duration
 	Now     func() time.Time
+	// Observe, if set, is told about every transaction the hub handled,
+	// for the national console's traffic page.
+	Observe func(HubEvent)
+}
+
+// HubEvent is one transaction the hub handled.
+type HubEvent struct {
+	Kind      string
+	Treatment string // province of the treatment place
+	Insured   string // province of the insured place
+	Took      time.Duration
+	Failed    bool
 }
 
 // Hub is the national node's routing and clearing service.
@@ -65,6 +77,7 @@ type Hub struct {
 	log     *slog.Logger
 	timeout time.Duration
 	now     func() time.Time
+	observe func(HubEvent)
 }
 
 // NewHub returns a hub; call Migrate before use.
@@ -85,7 +98,7 @@ func NewHub(o HubOptions) (*Hub, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Hub{c: c, db: o.DB, gc: groupcommit.New(o.DB), dir: o.Directory, log: o.Log.With("component", "route-hub"), timeout: o.Timeout, now: o.Now}, nil
+	return &Hub{c: c, db: o.DB, gc: groupcommit.New(o.DB), dir: o.Directory, log: o.Log.With("component", "route-hub"), timeout: o.Timeout, now: o.Now, observe: o.Observe}, nil
 }
 
 // Migrate creates or upgrades the hub's tables.
@@ -117,6 +130,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var reply *Reply
+	start := time.Now()
+	defer func() {
+		if h.observe != nil {
+			h.observe(HubEvent{Kind: req.Kind, Treatment: settlement.Province(req.Treatment), Insured: settlement.Province(req.Insuplc),
+				Took: time.Since(start), Failed: err != nil || reply == nil || reply.Code != ""})
+		}
+	}()
 	switch req.Kind {
 	case KindSettle, KindCancel:
 		reply, err = h.settle(r.Context(), req)

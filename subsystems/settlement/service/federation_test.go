@@ -31,6 +31,16 @@ type fed struct {
 	insuredIn *faultyHandler
 	insuredLn *serverHandle
 	hubLn     *serverHandle
+
+	eventsMu sync.Mutex
+	events   []route.HubEvent // what the hub reported handling
+}
+
+// hubEvents returns a copy of the hub's reported transactions.
+func (f *fed) hubEvents() []route.HubEvent {
+	f.eventsMu.Lock()
+	defer f.eventsMu.Unlock()
+	return append([]route.HubEvent(nil), f.events...)
 }
 
 // serverHandle is a GM TLS internode server that can be stopped and
@@ -154,7 +164,8 @@ func startFed(tb testing.TB, kind store.Kind, timeout time.Duration, insuredOpt 
 
 	hubMat := material(tb, route.NationalAdmdvs, ca.RoleNational)
 	f.hubDB = storetest.Open(tb, kind)
-	hub, err := route.NewHub(route.HubOptions{DB: f.hubDB, Material: hubMat, Directory: f.dir, Timeout: timeout, Log: testLog()})
+	hub, err := route.NewHub(route.HubOptions{DB: f.hubDB, Material: hubMat, Directory: f.dir, Timeout: timeout, Log: testLog(),
+		Observe: func(ev route.HubEvent) { f.eventsMu.Lock(); f.events = append(f.events, ev); f.eventsMu.Unlock() }})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -72,6 +72,11 @@ func TestRoutedSettlement(t *testing.T) {
 		h.ok(t, "2206", "440300", settleData(psn, mdtrt, "CB01", "310", "11", totals2207), &pre)
 		wantSetlinfo(t, "2207_response.json", pre.Setlinfo, pre.Setldetail)
 
+		// The hub reported the relayed 1101 with both provinces.
+		if evs := f.hubEvents(); len(evs) == 0 || evs[0].Treatment != "110000" || evs[0].Insured != "440000" || evs[0].Failed {
+			t.Fatalf("hub events after 1101: %+v", evs)
+		}
+
 		msgid := h.msgid()
 		body := h.envelope("2207", msgid, "440300", settleData(psn, mdtrt, "CB01", "310", "11", totals2207))
 		first := h.post(t, body)
