@@ -278,10 +278,33 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 		})
 	default:
 		return crdb.ExecuteCtx(ctx, func(ctx context.Context, _ ...any) error {
-			return db.once(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable}, fn)
+			err := db.once(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable}, fn)
+			if sqlState(err) == "40P01" {
+				// PostgreSQL aborted the transaction to break a deadlock:
+				// like a serialization failure, running it again is safe.
+				return retryable{err}
+			}
+			return err
 		})
 	}
 }
+
+// sqlState returns the SQLSTATE carried by err, or "".
+func sqlState(err error) string {
+	var e interface{ SQLState() string }
+	if errors.As(err, &e) {
+		return e.SQLState()
+	}
+	return ""
+}
+
+// retryable marks an error for crdb's retry loop (SQLSTATE 40001) while
+// keeping the original error in the chain.
+type retryable struct{ err error }
+
+func (r retryable) Error() string    { return r.err.Error() }
+func (r retryable) Unwrap() error    { return r.err }
+func (r retryable) SQLState() string { return "40001" }
 
 // once runs one attempt: begin, fn, commit.
 func (db *DB) once(ctx context.Context, opts *sql.TxOptions, fn func(*Tx) error) error {

@@ -323,3 +323,53 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDeadlockRetried makes two PostgreSQL transactions update two rows in
+// opposite orders, so PostgreSQL aborts one with a deadlock (40P01); DB.Tx
+// runs it again and both transfers land exactly once.
+func TestDeadlockRetried(t *testing.T) {
+	db := storetest.Open(t, store.Postgres)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	migrated(t, db)
+	if err := db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO accounts(id, balance) VALUES ('x', 100), ('y', 100)")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var attempts atomic.Int32
+	var firstLocked sync.WaitGroup
+	firstLocked.Add(2)
+	var once [2]sync.Once
+	move := func(i int, from, to string) error {
+		return db.Tx(ctx, func(tx *store.Tx) error {
+			attempts.Add(1)
+			if _, err := tx.Exec(ctx, "UPDATE accounts SET balance = balance - 10 WHERE id = ?", from); err != nil {
+				return err
+			}
+			// The first attempt of each waits until both hold their first row.
+			once[i].Do(func() { firstLocked.Done(); firstLocked.Wait() })
+			_, err := tx.Exec(ctx, "UPDATE accounts SET balance = balance + 10 WHERE id = ?", to)
+			return err
+		})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- move(0, "x", "y") }()
+	go func() { errs <- move(1, "y", "x") }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if attempts.Load() < 3 {
+		t.Fatalf("only %d attempts: no deadlock was forced", attempts.Load())
+	}
+	var x, y int64
+	if err := db.QueryRow(ctx, "SELECT (SELECT balance FROM accounts WHERE id = 'x'), (SELECT balance FROM accounts WHERE id = 'y')").Scan(&x, &y); err != nil {
+		t.Fatal(err)
+	}
+	if x != 100 || y != 100 {
+		t.Fatalf("balances x=%d y=%d, want 100 and 100 (each transfer once)", x, y)
+	}
+}
