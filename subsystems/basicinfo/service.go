@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ybfed/ybfed/crypto/pii"
@@ -86,8 +85,7 @@ type Service struct {
 	log    *slog.Logger
 	admdvs string
 	opt    Options
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
+	loop   subsystem.Loop
 }
 
 var _ subsystem.Subsystem = (*Service)(nil)
@@ -129,34 +127,21 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 		if every == 0 {
 			every = 30 * time.Second
 		}
-		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		s.stop = cancel
-		s.wg.Add(1)
-		go s.syncLoop(lctx, every)
+		s.loop.Start(ctx, every, s.sync)
 	}
 	return nil
 }
 
-// syncLoop pushes the index and resumes transfers until ctx ends.
-func (s *Service) syncLoop(ctx context.Context, every time.Duration) {
-	defer s.wg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// sync pushes the index and resumes transfers, once.
+func (s *Service) sync(ctx context.Context) {
+	if s.opt.Index != nil {
+		if _, err := s.PushIndex(ctx, 0); err != nil && ctx.Err() == nil {
+			s.log.Warn("person index push failed", "err", err)
 		}
-		if s.opt.Index != nil {
-			if _, err := s.PushIndex(ctx, 0); err != nil && ctx.Err() == nil {
-				s.log.Warn("person index push failed", "err", err)
-			}
-		}
-		if s.opt.Transfers != nil {
-			if _, err := s.ResumeTransfers(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("transfers not all advanced", "err", err)
-			}
+	}
+	if s.opt.Transfers != nil {
+		if _, err := s.ResumeTransfers(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("transfers not all advanced", "err", err)
 		}
 	}
 }
@@ -166,11 +151,7 @@ func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Nam
 
 // Stop ends the background loop.
 func (s *Service) Stop(context.Context) error {
-	if s.stop != nil {
-		s.stop()
-		s.wg.Wait()
-		s.stop = nil
-	}
+	s.loop.Stop()
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ybfed/ybfed/federation/centers"
@@ -131,8 +130,7 @@ type Service struct {
 	log    *slog.Logger
 	admdvs string
 	opt    Options
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
+	loop   subsystem.Loop
 }
 
 var _ subsystem.Subsystem = (*Service)(nil)
@@ -166,24 +164,11 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 		if every == 0 {
 			every = 5 * time.Minute
 		}
-		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		s.stop = cancel
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				select {
-				case <-lctx.Done():
-					return
-				case <-t.C:
-				}
-				if _, err := s.SyncNotices(lctx); err != nil && lctx.Err() == nil {
-					s.log.Warn("national notices not copied", "err", err)
-				}
+		s.loop.Start(ctx, every, func(ctx context.Context) {
+			if _, err := s.SyncNotices(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("national notices not copied", "err", err)
 			}
-		}()
+		})
 	}
 	return nil
 }
@@ -193,11 +178,7 @@ func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Nam
 
 // Stop ends the notice loop.
 func (s *Service) Stop(context.Context) error {
-	if s.stop != nil {
-		s.stop()
-		s.wg.Wait()
-		s.stop = nil
-	}
+	s.loop.Stop()
 	return nil
 }
 
