@@ -78,6 +78,7 @@ type Options struct {
 
 // Federation is a running national node and provinces in containers.
 type Federation struct {
+	dir string // parent of the nodes' bind-mounted directories
 	// Env is the run this federation belongs to.
 	Env *Env
 	// ID labels this federation's resources (ybfed.federation=ID).
@@ -183,6 +184,10 @@ func (e *Env) Start(tb testing.TB, o Options) *Federation {
 		o.ReadyTimeout = 4 * time.Minute
 	}
 	f := &Federation{Env: e, ID: NewRunID()[:6], opts: o, tb: tb, client: &http.Client{Timeout: 5 * time.Second}}
+	// The nodes' bind-mounted directories are made before the removal is
+	// registered: cleanups run last-in first-out, so the containers stop
+	// writing into them before the directories are deleted.
+	f.dir = tb.TempDir()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
@@ -234,7 +239,7 @@ func (f *Federation) start(ctx context.Context) error {
 	if err := f.createFederationNet(ctx); err != nil {
 		return err
 	}
-	dir := f.tb.TempDir()
+	dir := f.dir
 	mk := func(c Center, role string, i int) (*Node, error) {
 		n := &Node{Center: c, Role: role, Container: f.name(c.Admdvs), AdminNet: f.name("adm-" + c.Admdvs),
 			Dir: filepath.Join(dir, c.Admdvs), IP: fmt.Sprintf("%s.%d", f.prefix, 10+i)}
