@@ -29,6 +29,8 @@ const (
 	fileRevoked = "revoked.json"
 	fileCRL     = "crl.pem"
 	fileTokens  = "tokens.json"
+	// fileTokensLock is flocked while tokens.json is read and rewritten.
+	fileTokensLock = "tokens.lock"
 )
 
 // Default validity periods.

@@ -13,6 +13,8 @@
 //	revoked.json  serial -> revocation time
 //	crl.pem       current CRL, rewritten on every revocation
 //	tokens.json   SM3(token) -> admdvs, role, expiry
+//	tokens.lock   flocked while tokens.json is rewritten, so that several
+//	              processes (the node, `ybnode join-token`) can share it
 //
 // [Identify] reads a node's identity back from its certificate and
 // [VerifyLeaf] checks a leaf against the root (signature with the fast SM2

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ybfed/ybfed/crypto/sm"
 )
 
@@ -47,15 +49,12 @@ func (c *CA) NewToken(admdvs string, role Role, ttl time.Duration) (string, erro
 	token := "ybt_" + base64.RawURLEncoding.EncodeToString(raw)
 	key := tokenKey(token)
 	exp := c.now().Add(ttl).UTC()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	tokens, err := c.loadTokensLocked()
+	err = c.updateTokens(func(tokens map[string]tokenRecord) bool {
+		tokens[key] = tokenRecord{Admdvs: admdvs, Role: role, Expires: exp}
+		return true
+	})
 	if err != nil {
-		return "", err
-	}
-	tokens[key] = tokenRecord{Admdvs: admdvs, Role: role, Expires: exp}
-	if err := c.saveTokensLocked(tokens); err != nil {
-		return "", err
+		return "", fmt.Errorf("new token: %w", err)
 	}
 	c.log.Info("ca join token created", "token_id", key[:12], "admdvs", admdvs, "role", string(role), "expires", exp)
 	return token, nil
@@ -78,14 +77,13 @@ func (c *CA) Redeem(token string, signCSR, encCSR []byte) (*Chain, error) {
 		return nil, errors.New("redeem: sign and enc CSRs carry the same key")
 	}
 	key := tokenKey(token)
-	c.mu.Lock()
-	tokens, err := c.loadTokensLocked()
-	if err != nil {
-		c.mu.Unlock()
-		return nil, err
-	}
-	rec, ok := tokens[key]
-	if ok {
+	var rec tokenRecord
+	var ok bool
+	err = c.updateTokens(func(tokens map[string]tokenRecord) bool {
+		rec, ok = tokens[key]
+		if !ok {
+			return false
+		}
 		delete(tokens, key)
 		// Drop expired tokens while here.
 		now := c.now()
@@ -94,11 +92,10 @@ func (c *CA) Redeem(token string, signCSR, encCSR []byte) (*Chain, error) {
 				delete(tokens, k)
 			}
 		}
-		err = c.saveTokensLocked(tokens)
-	}
-	c.mu.Unlock()
+		return true
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("redeem: %w", err)
 	}
 	if !ok {
 		c.log.Warn("ca join token refused", "reason", "unknown")
@@ -117,6 +114,43 @@ func (c *CA) Redeem(token string, signCSR, encCSR []byte) (*Chain, error) {
 	}
 	c.log.Info("ca join token redeemed", "token_id", key[:12], "admdvs", rec.Admdvs, "serial", SerialHex(ch.Sign.SerialNumber))
 	return ch, nil
+}
+
+// updateTokens reads the token file, lets fn change the map and writes it
+// back when fn returns true. It holds c.mu against other goroutines and an
+// exclusive flock on tokens.lock against other processes with the same CA
+// directory open (the node and `ybnode join-token`), so that no token
+// issued elsewhere is lost and none is redeemed twice.
+func (c *CA) updateTokens(fn func(map[string]tokenRecord) bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lock, err := os.OpenFile(filepath.Join(c.dir, fileTokensLock), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("tokens lock: %w", err)
+	}
+	defer lock.Close()
+	if err := flock(lock, unix.LOCK_EX); err != nil {
+		return fmt.Errorf("tokens lock: %w", err)
+	}
+	defer func() { _ = flock(lock, unix.LOCK_UN) }()
+	tokens, err := c.loadTokensLocked()
+	if err != nil {
+		return err
+	}
+	if !fn(tokens) {
+		return nil
+	}
+	return c.saveTokensLocked(tokens)
+}
+
+// flock applies how to f, retrying when a signal interrupts the wait.
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
 }
 
 func (c *CA) loadTokensLocked() (map[string]tokenRecord, error) {
