@@ -80,74 +80,117 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// benchStats are the figures of one timed run of settlements.
+type benchStats struct {
+	n        int
+	elapsed  time.Duration
+	cpu      time.Duration // process user + system time
+	p50, p99 time.Duration
+}
+
+func (st benchStats) perSecond() float64 { return float64(st.n) / st.elapsed.Seconds() }
+
+func (st benchStats) cpuPerOp() time.Duration { return st.cpu / time.Duration(st.n) }
+
+// report adds the run's metrics to b, names prefixed by prefix.
+func (st benchStats) report(b *testing.B, prefix string) {
+	if st.n == 0 {
+		return // failed; the errors are reported
+	}
+	b.ReportMetric(st.perSecond(), prefix+"settlements/s")
+	b.ReportMetric(ms(st.p50), prefix+"p50-ms")
+	b.ReportMetric(ms(st.p99), prefix+"p99-ms")
+	b.ReportMetric(ms(st.cpuPerOp()), prefix+"cpu-ms/op")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// benchWarm is how many settlements per client run before the timed part,
+// so that the timed part runs on warm pooled connections (no GM TLS
+// handshakes) as a node's steady traffic does.
+const benchWarm = 2
+
 // runSettlements sends one 2207 per prepared visit from conc concurrent
-// hospital clients and reports settlements/s, latency percentiles and the
-// CPU time the whole process (clients, nodes, stores) spent per settlement.
-func runSettlements(b *testing.B, h *hospClient, ids []string, persons []SeedPerson, conc int) {
+// hospital clients and measures settlements/s, latency percentiles and
+// the CPU time the whole process (clients, nodes, stores) spent per
+// settlement. The first benchWarm*conc visits warm the connections and
+// are not measured.
+func runSettlements(b *testing.B, h *hospClient, ids []string, persons []SeedPerson, conc int) benchStats {
 	b.Helper()
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	var next atomic.Int64
-	lat := make([]time.Duration, len(ids))
 	var failures atomic.Int64
 	var firstErr sync.Once
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ids) {
-					return
-				}
-				p := persons[i%len(persons)]
-				body := h.envelope("2207", fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000),
-					p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
-				sig, err := SignRequest(h.key, body)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
-				req.Header.Set(HeaderFixmedins, h.code)
-				req.Header.Set(HeaderSignature, sig)
-				t0 := time.Now()
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				var r settlement.Response
-				err = json.NewDecoder(resp.Body).Decode(&r)
-				resp.Body.Close()
-				lat[i] = time.Since(t0)
-				if err != nil || r.Infcode != 0 {
-					failures.Add(1)
-					firstErr.Do(func() { b.Errorf("2207 failed: %v %q", err, r.ErrMsg) })
-				}
-			}
-		}()
+	settle := func(i int) time.Duration {
+		p := persons[i%len(persons)]
+		body := h.envelope("2207", fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000),
+			p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
+		sig, err := SignRequest(h.key, body)
+		if err != nil {
+			b.Error(err)
+			return 0
+		}
+		req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
+		req.Header.Set(HeaderFixmedins, h.code)
+		req.Header.Set(HeaderSignature, sig)
+		t0 := time.Now()
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Error(err)
+			failures.Add(1)
+			return 0
+		}
+		var r settlement.Response
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		took := time.Since(t0)
+		if err != nil || r.Infcode != 0 {
+			failures.Add(1)
+			firstErr.Do(func() { b.Errorf("2207 failed: %v %q", err, r.ErrMsg) })
+		}
+		return took
 	}
-	wg.Wait()
-	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	// run settles ids[from:to] from conc clients and returns the latencies.
+	run := func(from, to int) []time.Duration {
+		var next atomic.Int64
+		next.Store(int64(from))
+		lat := make([]time.Duration, to-from)
+		var wg sync.WaitGroup
+		for w := 0; w < conc; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= to {
+						return
+					}
+					lat[i-from] = settle(i)
+				}
+			}()
+		}
+		wg.Wait()
+		return lat
+	}
+	warm := min(benchWarm*conc, len(ids)/2)
+	b.StopTimer()
+	run(0, warm)
+	b.StartTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	lat := run(warm, len(ids))
+	st := benchStats{n: len(lat), elapsed: time.Since(start), cpu: cpuTime() - cpu0}
 	b.StopTimer()
 	if failures.Load() > 0 {
-		return
+		return benchStats{}
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	n := float64(len(ids))
-	b.ReportMetric(n/elapsed.Seconds(), "settlements/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(cpu.Microseconds())/1000/n, "cpu-ms/op")
+	st.p50, st.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	return st
 }
 
-// benchLocal runs local 2207s with conc concurrent clients.
-func benchLocal(b *testing.B, conc int) {
+// benchLocal runs count local 2207s with conc concurrent clients.
+func benchLocal(b *testing.B, conc, count int) benchStats {
 	ctx := context.Background()
 	n := startNode(b, storetest.Open(b, store.SQLite), Options{Admdvs: "440000"})
 	seeded, err := n.svc.Seed(ctx, 500, 1)
@@ -156,13 +199,12 @@ func benchLocal(b *testing.B, conc int) {
 	}
 	h := newHospital(b, n, "H44010000123", "440100", settlement.Level3)
 	b.StopTimer()
-	ids := benchVisits(b, n, h, seeded.Persons, b.N)
-	b.StartTimer()
-	runSettlements(b, h, ids, seeded.Persons, conc)
+	ids := benchVisits(b, n, h, seeded.Persons, count+min(benchWarm*conc, count))
+	return runSettlements(b, h, ids, seeded.Persons, conc)
 }
 
-// benchRouted runs routed 2207s with conc concurrent clients.
-func benchRouted(b *testing.B, conc int) {
+// benchRouted runs count routed 2207s with conc concurrent clients.
+func benchRouted(b *testing.B, conc, count int) benchStats {
 	ctx := context.Background()
 	f := startFed(b, store.SQLite, 30*time.Second, Options{})
 	seeded, err := f.insured.svc.Seed(ctx, 500, 1)
@@ -171,9 +213,8 @@ func benchRouted(b *testing.B, conc int) {
 	}
 	h := newHospital(b, f.treat, "H11010500123", "110105", settlement.Level3)
 	b.StopTimer()
-	ids := benchVisits(b, f.treat, h, seeded.Persons, b.N)
-	b.StartTimer()
-	runSettlements(b, h, ids, seeded.Persons, conc)
+	ids := benchVisits(b, f.treat, h, seeded.Persons, count+min(benchWarm*conc, count))
+	return runSettlements(b, h, ids, seeded.Persons, conc)
 }
 
 // benchConc is the number of concurrent hospital clients in the
@@ -184,17 +225,34 @@ const benchConc = 16
 // HTTP on one node (SQLite) with 16 concurrent hospital clients: signed
 // request, validation, check against the priced fee details, policy,
 // accumulators, ledger and journal in one transaction.
-func BenchmarkLocal2207(b *testing.B) { benchLocal(b, benchConc) }
+func BenchmarkLocal2207(b *testing.B) { benchLocal(b, benchConc, b.N).report(b, "") }
 
 // BenchmarkLocal2207Serial is BenchmarkLocal2207 with one client: the
 // latency of a settlement without queueing.
-func BenchmarkLocal2207Serial(b *testing.B) { benchLocal(b, 1) }
+func BenchmarkLocal2207Serial(b *testing.B) { benchLocal(b, 1, b.N).report(b, "") }
 
 // BenchmarkRouted2207 measures 2207 settlements of patients insured in
 // another province with 16 concurrent clients: treatment node 110000 →
 // hub → insured node 440000, GM TLS and SM2-signed envelopes on both
 // hops, three SQLite stores, all in this process.
-func BenchmarkRouted2207(b *testing.B) { benchRouted(b, benchConc) }
+func BenchmarkRouted2207(b *testing.B) { benchRouted(b, benchConc, b.N).report(b, "") }
 
 // BenchmarkRouted2207Serial is BenchmarkRouted2207 with one client.
-func BenchmarkRouted2207Serial(b *testing.B) { benchRouted(b, 1) }
+func BenchmarkRouted2207Serial(b *testing.B) { benchRouted(b, 1, b.N).report(b, "") }
+
+// BenchmarkRoutedVsLocal2207 runs b.N local and then b.N routed
+// settlements with 16 clients in one run and reports both and their
+// ratios (routed/local), so that the ratio is taken under the same load.
+func BenchmarkRoutedVsLocal2207(b *testing.B) {
+	local := benchLocal(b, benchConc, b.N)
+	routed := benchRouted(b, benchConc, b.N)
+	if local.n == 0 || routed.n == 0 {
+		return
+	}
+	local.report(b, "local-")
+	routed.report(b, "routed-")
+	b.ReportMetric(routed.perSecond()/local.perSecond(), "routed/local-throughput")
+	b.ReportMetric(float64(routed.p50)/float64(local.p50), "routed/local-p50")
+	b.ReportMetric(float64(routed.p99)/float64(local.p99), "routed/local-p99")
+	b.ReportMetric(float64(routed.cpuPerOp())/float64(local.cpuPerOp()), "routed/local-cpu")
+}
