@@ -16,7 +16,7 @@ import (
 	"github.com/ybfed/ybfed/subsystems/settlement"
 )
 
-func issue(t *testing.T, c *ca.CA, admdvs string, role ca.Role) *link.Material {
+func issue(t testing.TB, c *ca.CA, admdvs string, role ca.Role) *link.Material {
 	t.Helper()
 	m, err := link.IssueMaterial(c, admdvs, role, "127.0.0.1")
 	if err != nil {
@@ -26,7 +26,7 @@ func issue(t *testing.T, c *ca.CA, admdvs string, role ca.Role) *link.Material {
 }
 
 // startHub serves a hub over GM TLS on loopback.
-func startHub(t *testing.T, c *ca.CA, dir *StaticDirectory) *Hub {
+func startHub(t testing.TB, c *ca.CA, dir *StaticDirectory) *Hub {
 	t.Helper()
 	m := issue(t, c, NationalAdmdvs, ca.RoleNational)
 	h, err := NewHub(HubOptions{DB: storetest.Open(t, store.SQLite), Material: m, Directory: dir, Timeout: 5 * time.Second})

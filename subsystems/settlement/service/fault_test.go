@@ -16,7 +16,10 @@ import (
 	"github.com/ybfed/ybfed/subsystems/settlement"
 )
 
-var faultN = flag.Int("settlement.faults", 24, "routed settlements in TestRoutedFaults (use ≥ 10000 for the long run)")
+var (
+	faultN       = flag.Int("settlement.faults", 24, "routed settlements in TestRoutedFaults (use ≥ 10000 for the long run)")
+	faultClients = flag.Int("settlement.faultclients", 0, "concurrent hospital clients in TestRoutedFaults (default: 4, 16 from 1,000 settlements)")
+)
 
 // TestRoutedFaults sends routed settlements from concurrent hospital
 // clients while the insured node's answers are delayed past the deadline
@@ -29,6 +32,14 @@ var faultN = flag.Int("settlement.faults", 24, "routed settlements in TestRouted
 func TestRoutedFaults(t *testing.T) {
 	ctx := context.Background()
 	n := *faultN
+	clients := *faultClients
+	if clients <= 0 {
+		clients = 4
+		if n >= 1000 {
+			clients = 16
+		}
+	}
+	started := time.Now()
 	f := startFed(t, store.SQLite, 4*time.Second, Options{})
 	seeded, err := f.insured.svc.Seed(ctx, 12, 3)
 	if err != nil {
@@ -83,9 +94,9 @@ func TestRoutedFaults(t *testing.T) {
 	}()
 
 	answers := make([]int, n) // infcode per settlement
-	var next atomic.Int64
+	var next, refused atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
+	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -106,7 +117,7 @@ func TestRoutedFaults(t *testing.T) {
 				}
 				answers[i] = r.Infcode
 				time.Sleep(50 * time.Millisecond)
-				if r.Infcode != 0 {
+				if r.Infcode != 0 && refused.Add(1) <= 20 {
 					t.Logf("%s: %s", msgid, r.ErrMsg)
 				}
 			}
@@ -179,7 +190,16 @@ func TestRoutedFaults(t *testing.T) {
 	if len(atTreat) != ok || len(atInsured) != ok || len(atHub) != ok {
 		t.Errorf("settlements: treatment %d, insured %d, hub %d, expected %d", len(atTreat), len(atInsured), len(atHub), ok)
 	}
-	t.Logf("%d of %d settled under faults", ok, n)
+	var reversedT, reversedH int
+	if err := f.treat.db.QueryRow(ctx, `SELECT COUNT(*) FROM stl_route WHERE status = ?`, routeReversed).Scan(&reversedT); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.hubDB.QueryRow(ctx, `SELECT COUNT(*) FROM hub_journal WHERE status = 'reversed'`).Scan(&reversedH); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d clients: %d attempted, %d settled on all three nodes, %d refused or not settled (%d logged), "+
+		"reversals acknowledged: %d at the treatment node, %d at the hub; %s",
+		clients, n, ok, n-ok, min(refused.Load(), 20), reversedT, reversedH, time.Since(started).Round(time.Second))
 
 	for _, node := range []*testNode{f.treat, f.insured} {
 		if err := node.svc.CheckLedger(ctx); err != nil {
