@@ -16,6 +16,7 @@ import (
 	"github.com/ybfed/ybfed/subsystems/analytics"
 	"github.com/ybfed/ybfed/subsystems/basicinfo"
 	"github.com/ybfed/ybfed/subsystems/credit"
+	"github.com/ybfed/ybfed/subsystems/fund"
 	"github.com/ybfed/ybfed/subsystems/internalcontrol"
 	"github.com/ybfed/ybfed/subsystems/monitoring"
 	"github.com/ybfed/ybfed/subsystems/payment"
@@ -120,6 +121,9 @@ type BusinessOptions struct {
 	Cases  payment.CaseSource
 	Bills  supervision.BillSource
 	Ledger supervision.Ledger
+	// FundLedger is the settlement ledger the fund subsystem reads its
+	// expenditure from; nil leaves expenditure unknown.
+	FundLedger subsystem.Ledger
 
 	// Keys is the node's PII keyring (required): basicinfo seals the
 	// register's PII with it and keys its certificate-number index.
@@ -148,6 +152,7 @@ type Business struct {
 	PublicService   *publicservice.Service
 	Monitoring      *monitoring.Service
 	Analytics       *analytics.Service
+	Fund            *fund.Service
 }
 
 // NewBusiness builds the subsystems and loads the reference data named in o.
@@ -162,6 +167,7 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 		InternalControl: internalcontrol.New(internalcontrol.Options{Audit: o.Audit}),
 		Monitoring:      monitoring.New(),
 		Analytics:       analytics.New(nil),
+		Fund:            fund.New(fund.Options{Ledger: o.FundLedger, Audit: fundAudit(o.Audit)}),
 	}
 	b.Credit = credit.New(SupervisionCreditEvents{b.Supervision})
 	b.PublicService = publicservice.New(publicservice.Options{
@@ -223,6 +229,7 @@ func (b *Business) Components() []Component {
 		NewSubsystemComponent(b.PublicService).WithInternode(b.PublicService.RegisterInternode),
 		NewSubsystemComponent(b.Monitoring),
 		NewSubsystemComponent(b.Analytics),
+		NewSubsystemComponent(b.Fund),
 	}
 }
 
@@ -320,7 +327,7 @@ func businessComponents(n *Node) ([]Component, error) {
 	if err != nil {
 		return nil, fmt.Errorf("business subsystems: %w", err)
 	}
-	o := BusinessOptions{Keys: keys}
+	o := BusinessOptions{Keys: keys, FundLedger: settlementLedger{n}}
 	if n.audit != nil {
 		o.Audit = n.audit
 	}
@@ -330,4 +337,29 @@ func businessComponents(n *Node) ([]Component, error) {
 	}
 	n.log.Info("national person index push is off: no federation-wide index key")
 	return biz.Components(), nil
+}
+
+// fundAudit passes the node's audit log to the fund subsystem (nil: the
+// subsystem uses the audit_log table of the store).
+func fundAudit(a internalcontrol.AuditLog) fund.AuditLog {
+	if a == nil {
+		return nil
+	}
+	return a
+}
+
+// settlementLedger reads the ledger of the node's settlement service,
+// which starts after the business subsystems.
+type settlementLedger struct{ n *Node }
+
+var _ subsystem.Ledger = settlementLedger{}
+
+// LedgerLines reads the settlement service's ledger; it fails until the
+// settlement component has started.
+func (l settlementLedger) LedgerLines(ctx context.Context, q subsystem.LedgerQuery, fn func(subsystem.LedgerLine) error) error {
+	sc := l.n.parts.Settlement
+	if sc == nil || sc.Service() == nil {
+		return errors.New("settlement ledger: settlement not started")
+	}
+	return sc.Service().LedgerLines(ctx, q, fn)
 }

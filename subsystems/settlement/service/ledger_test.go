@@ -4,11 +4,13 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/node/store/storetest"
 	"github.com/ybfed/ybfed/subsystems/settlement"
+	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
 // TestLedgerInvariants drives a random mix of settlements (outpatient and
@@ -102,6 +104,27 @@ func TestLedgerInvariants(t *testing.T) {
 		}
 		if funds != fund || bal[AccountPersonal] != acct || bal[AccountHospital+h.code] != -(fund+acct) {
 			t.Errorf("ledger %v, settlements in force fund %s acct %s", bal, fund, acct)
+		}
+		// LedgerLines reads back the same figures the balances show.
+		all := subsystem.LedgerQuery{From: time.Unix(0, 0), To: time.Now().Add(time.Hour)}
+		sum := func(q subsystem.LedgerQuery) (v fen.Fen) {
+			if err := n.svc.LedgerLines(ctx, q, func(l subsystem.LedgerLine) error { v += l.Amount; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		q := all
+		q.AccountPrefix = AccountFund
+		if got := sum(q); got != funds {
+			t.Errorf("LedgerLines fund: %s, balances %s", got, funds)
+		}
+		q.AccountPrefix, q.Counter = AccountHospital, AccountHospital+h.code
+		if got := sum(q); got != -(fund + acct) {
+			t.Errorf("LedgerLines hosp: %s, want %s", got, -(fund + acct))
+		}
+		q.Counter = AccountHospital + "H00000000000"
+		if got := sum(q); got != 0 {
+			t.Errorf("LedgerLines of an unknown hospital: %s", got)
 		}
 		if len(settled) != count(t, db, "stl_setl WHERE status = 'settled'") {
 			t.Errorf("%d settlements in force, %d rows", len(settled), count(t, db, "stl_setl WHERE status = 'settled'"))
