@@ -20,6 +20,7 @@ import (
 	"github.com/ybfed/ybfed/subsystems/internalcontrol"
 	"github.com/ybfed/ybfed/subsystems/monitoring"
 	"github.com/ybfed/ybfed/subsystems/payment"
+	"github.com/ybfed/ybfed/subsystems/portal"
 	"github.com/ybfed/ybfed/subsystems/publicservice"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 	"github.com/ybfed/ybfed/subsystems/supervision"
@@ -153,6 +154,8 @@ type Business struct {
 	Monitoring      *monitoring.Service
 	Analytics       *analytics.Service
 	Fund            *fund.Service
+	// Portal is the unified internal portal over all of them.
+	Portal *portal.Service
 }
 
 // NewBusiness builds the subsystems and loads the reference data named in o.
@@ -174,6 +177,11 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 		Register:  RegisterInsured{b.BasicInfo},
 		Directory: RegisterDirectory{b.BasicInfo},
 	})
+	po := portal.Options{Tasks: []portal.TaskSource{ControlTasks{b.InternalControl}, SupervisionTasks{b.Supervision}}}
+	if o.Audit != nil {
+		po.Audit = portalAudit{o.Audit}
+	}
+	b.Portal = portal.New(po)
 	load := func(path string, fn func(*os.File) error) error {
 		if path == "" {
 			return nil
@@ -220,7 +228,7 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 // Components returns the subsystems as node components, in start order;
 // basicinfo and publicservice also serve their internode routes.
 func (b *Business) Components() []Component {
-	return []Component{
+	cs := []Component{
 		NewSubsystemComponent(b.Payment),
 		NewSubsystemComponent(b.Supervision),
 		NewSubsystemComponent(b.Credit),
@@ -231,6 +239,11 @@ func (b *Business) Components() []Component {
 		NewSubsystemComponent(b.Analytics),
 		NewSubsystemComponent(b.Fund),
 	}
+	// The portal's single sign-on covers every subsystem's API.
+	for _, c := range cs {
+		b.Portal.AddSubsystem(c.(*SubsystemComponent).Subsystem().Descriptor())
+	}
+	return append(cs, NewSubsystemComponent(b.Portal).WithInternode(b.Portal.RegisterInternode))
 }
 
 // RegisterInsured answers the public service's person look-ups from the

@@ -73,6 +73,9 @@ func wireComponents(n *Node) ([]Component, error) {
 			return s.Keyring().Marshal(), nil
 		})
 	}
+	if err := connectPortalMessaging(out, n.material, memberDirectory{mc}); err != nil {
+		return nil, err
+	}
 	out = append(out, rd, mc, &raftMembership{rd: rd, mc: mc}, sc)
 	return n.withConsole(out), nil
 }
@@ -86,6 +89,7 @@ func (n *Node) withConsole(out []Component) []Component {
 	for _, c := range n.opts.Components {
 		if cc, ok := c.(*ConsoleComponent); ok { // the caller brought its own
 			n.parts.Console = cc
+			n.connectPortal(out, cc)
 			return out
 		}
 	}
@@ -95,6 +99,7 @@ func (n *Node) withConsole(out []Component) []Component {
 	}
 	cc := NewConsole(c)
 	n.parts.Console = cc
+	n.connectPortal(out, cc)
 	if sc := n.parts.Settlement; sc != nil && n.cfg.Node.Role == config.RoleNational {
 		// The national node has no hospitals: its traffic is what the hub relays.
 		sc.OnHub = func(ev route.HubEvent) {

@@ -74,6 +74,32 @@ func (c *Console) authed(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// ErrNoSession is Principal's answer for a request without a valid
+// console session.
+var ErrNoSession = errNoSession
+
+// Principal returns the console user of r's session cookie and the
+// session's CSRF token, for other parts of the node that share the
+// console's login (single sign-on); a missing, expired or foreign session
+// is ErrNoSession.
+func (c *Console) Principal(r *http.Request) (User, string, error) {
+	if c.sessions == nil {
+		return User{}, "", errNoSession
+	}
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return User{}, "", errNoSession
+	}
+	ss, err := c.sessions.lookup(r.Context(), ck.Value)
+	if err != nil {
+		return User{}, "", err
+	}
+	if !c.serves(ss.User) {
+		return User{}, "", errNoSession
+	}
+	return ss.User, ss.CSRF, nil
+}
+
 // writer wraps a handler that changes something: auditors are refused.
 func (c *Console) writer(next http.HandlerFunc) http.HandlerFunc {
 	return c.authed(func(w http.ResponseWriter, r *http.Request) {

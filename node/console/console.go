@@ -83,6 +83,8 @@ type Console struct {
 	auditLog AuditLog
 	errors   *ErrorRing
 
+	accounting Accounting
+
 	seeded string
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -136,6 +138,15 @@ func (c *Console) SetClearing(cl Clearing) { c.srcMu.Lock(); c.clearing = cl; c.
 // SetAuditLog sets the node-wide audit chain shown by the audit page;
 // without it the page shows the console's own chain.
 func (c *Console) SetAuditLog(a AuditLog) { c.srcMu.Lock(); c.auditLog = a; c.srcMu.Unlock() }
+
+// Accounting receives every entry the console records in its own chain
+// (logins, logouts, refusals, account changes), for the node-wide audit
+// chain.
+type Accounting func(ctx context.Context, actor, action, detail string)
+
+// SetAccounting sets (or with nil removes) the receiver of the console's
+// audit entries.
+func (c *Console) SetAccounting(a Accounting) { c.srcMu.Lock(); c.accounting = a; c.srcMu.Unlock() }
 
 // SetErrors sets the ring of the serving node's recent warnings and
 // errors, shown on its detail page.
@@ -291,6 +302,12 @@ func (c *Console) evaluateLoop(ctx context.Context) {
 // record appends to the console's audit chain; a chain changed by
 // another process (the ybnode console CLI) is reopened once.
 func (c *Console) record(ctx context.Context, actor, action, detail string) {
+	c.srcMu.RLock()
+	acct := c.accounting
+	c.srcMu.RUnlock()
+	if acct != nil {
+		acct(ctx, actor, action, detail)
+	}
 	c.chainMu.Lock()
 	defer c.chainMu.Unlock()
 	if _, err := c.chain.Append(ctx, actor, action, detail); err != nil {
