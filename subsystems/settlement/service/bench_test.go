@@ -110,6 +110,112 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // handshakes) as a node's steady traffic does.
 const benchWarm = 2
 
+// benchClient sends prepared 2207s as a hospital would.
+type benchClient struct {
+	b        *testing.B
+	h        *hospClient
+	ids      []string
+	persons  []SeedPerson
+	hc       *http.Client
+	failures atomic.Int64
+	firstErr sync.Once
+}
+
+func newBenchClient(b *testing.B, h *hospClient, ids []string, persons []SeedPerson) *benchClient {
+	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
+	b.Cleanup(tr.CloseIdleConnections)
+	return &benchClient{b: b, h: h, ids: ids, persons: persons, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+}
+
+// settle sends the 2207 of visit i and returns the time from t0 to the
+// answer (t0 zero: from the moment it is sent).
+func (c *benchClient) settle(i int, t0 time.Time) time.Duration {
+	h, p := c.h, c.persons[i%len(c.persons)]
+	body := h.envelope("2207", fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000),
+		p.Insuplc, settleData(p.PsnNo, c.ids[i], "CB01", p.Insutype, "11", totals2207))
+	sig, err := SignRequest(h.key, body)
+	if err != nil {
+		c.b.Error(err)
+		return 0
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
+	req.Header.Set(HeaderFixmedins, h.code)
+	req.Header.Set(HeaderSignature, sig)
+	if t0.IsZero() {
+		t0 = time.Now()
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.b.Error(err)
+		c.failures.Add(1)
+		return 0
+	}
+	var r settlement.Response
+	err = json.NewDecoder(resp.Body).Decode(&r)
+	resp.Body.Close()
+	took := time.Since(t0)
+	if err != nil || r.Infcode != 0 {
+		c.failures.Add(1)
+		c.firstErr.Do(func() { c.b.Errorf("2207 failed: %v %q", err, r.ErrMsg) })
+	}
+	return took
+}
+
+// closed settles visits [from, to) from conc clients, each sending its
+// next settlement when the previous one is answered.
+func (c *benchClient) closed(from, to, conc int) benchStats {
+	var next atomic.Int64
+	next.Store(int64(from))
+	lat := make([]time.Duration, to-from)
+	var wg sync.WaitGroup
+	start, cpu0 := time.Now(), cpuTime()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < to; i = int(next.Add(1) - 1) {
+				lat[i-from] = c.settle(i, time.Time{})
+			}
+		}()
+	}
+	wg.Wait()
+	return c.stats(lat, time.Since(start), cpuTime()-cpu0)
+}
+
+// paced settles visits [from, to) arriving at rate per second whatever
+// the answers (open loop), at most maxInFlight at once. Latency counts
+// from the scheduled arrival, so that a settlement delayed by the ones
+// before it is not flattered.
+func (c *benchClient) paced(from, to int, rate float64, maxInFlight int) benchStats {
+	lat := make([]time.Duration, to-from)
+	sem := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	start, cpu0 := time.Now(), cpuTime()
+	gap := time.Duration(float64(time.Second) / rate)
+	for i := from; i < to; i++ {
+		at := start.Add(time.Duration(i-from) * gap)
+		time.Sleep(time.Until(at))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			lat[i-from] = c.settle(i, at)
+		}()
+	}
+	wg.Wait()
+	return c.stats(lat, time.Since(start), cpuTime()-cpu0)
+}
+
+func (c *benchClient) stats(lat []time.Duration, elapsed, cpu time.Duration) benchStats {
+	if c.failures.Load() > 0 {
+		return benchStats{}
+	}
+	st := benchStats{n: len(lat), elapsed: elapsed, cpu: cpu}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	st.p50, st.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	return st
+}
+
 // runSettlements sends one 2207 per prepared visit from conc concurrent
 // hospital clients and measures settlements/s, latency percentiles and
 // the CPU time the whole process (clients, nodes, stores) spent per
@@ -117,75 +223,13 @@ const benchWarm = 2
 // are not measured.
 func runSettlements(b *testing.B, h *hospClient, ids []string, persons []SeedPerson, conc int) benchStats {
 	b.Helper()
-	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	var failures atomic.Int64
-	var firstErr sync.Once
-	settle := func(i int) time.Duration {
-		p := persons[i%len(persons)]
-		body := h.envelope("2207", fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000),
-			p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
-		sig, err := SignRequest(h.key, body)
-		if err != nil {
-			b.Error(err)
-			return 0
-		}
-		req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
-		req.Header.Set(HeaderFixmedins, h.code)
-		req.Header.Set(HeaderSignature, sig)
-		t0 := time.Now()
-		resp, err := hc.Do(req)
-		if err != nil {
-			b.Error(err)
-			failures.Add(1)
-			return 0
-		}
-		var r settlement.Response
-		err = json.NewDecoder(resp.Body).Decode(&r)
-		resp.Body.Close()
-		took := time.Since(t0)
-		if err != nil || r.Infcode != 0 {
-			failures.Add(1)
-			firstErr.Do(func() { b.Errorf("2207 failed: %v %q", err, r.ErrMsg) })
-		}
-		return took
-	}
-	// run settles ids[from:to] from conc clients and returns the latencies.
-	run := func(from, to int) []time.Duration {
-		var next atomic.Int64
-		next.Store(int64(from))
-		lat := make([]time.Duration, to-from)
-		var wg sync.WaitGroup
-		for w := 0; w < conc; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= to {
-						return
-					}
-					lat[i-from] = settle(i)
-				}
-			}()
-		}
-		wg.Wait()
-		return lat
-	}
+	c := newBenchClient(b, h, ids, persons)
 	warm := min(benchWarm*conc, len(ids)/2)
 	b.StopTimer()
-	run(0, warm)
+	c.closed(0, warm, conc)
 	b.StartTimer()
-	start, cpu0 := time.Now(), cpuTime()
-	lat := run(warm, len(ids))
-	st := benchStats{n: len(lat), elapsed: time.Since(start), cpu: cpuTime() - cpu0}
+	st := c.closed(warm, len(ids), conc)
 	b.StopTimer()
-	if failures.Load() > 0 {
-		return benchStats{}
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	st.p50, st.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	return st
 }
 
@@ -255,4 +299,34 @@ func BenchmarkRoutedVsLocal2207(b *testing.B) {
 	b.ReportMetric(float64(routed.p50)/float64(local.p50), "routed/local-p50")
 	b.ReportMetric(float64(routed.p99)/float64(local.p99), "routed/local-p99")
 	b.ReportMetric(float64(routed.cpuPerOp())/float64(local.cpuPerOp()), "routed/local-cpu")
+}
+
+// BenchmarkRouted2207Paced measures routed latency below saturation in
+// one federation: first b.N settlements from 16 closed-loop clients (the
+// saturation throughput C and its latencies), then b.N settlements
+// arriving at C/2 per second (open loop, latency from the scheduled
+// arrival, at most 64 in flight).
+func BenchmarkRouted2207Paced(b *testing.B) {
+	ctx := context.Background()
+	f := startFed(b, store.SQLite, 30*time.Second, Options{})
+	seeded, err := f.insured.svc.Seed(ctx, 500, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHospital(b, f.treat, "H11010500123", "110105", settlement.Level3)
+	b.StopTimer()
+	warm := benchWarm * benchConc
+	ids := benchVisits(b, f.treat, h, seeded.Persons, warm+2*b.N)
+	c := newBenchClient(b, h, ids, seeded.Persons)
+	c.closed(0, warm, benchConc)
+	b.StartTimer()
+	sat := c.closed(warm, warm+b.N, benchConc)
+	if sat.n == 0 {
+		return
+	}
+	rate := sat.perSecond() / 2
+	half := c.paced(warm+b.N, warm+2*b.N, rate, 64)
+	b.StopTimer()
+	sat.report(b, "sat-")
+	half.report(b, "half-")
 }
