@@ -28,7 +28,7 @@ import (
 
 // portalNode starts a node built with every wired part and a console
 // user of role at it.
-func portalNode(t *testing.T, admdvs string, authority *ca.CA, dir, gossip, seeds string, user string, role console.Role) *node.Node {
+func portalNode(t *testing.T, log *slog.Logger, admdvs string, authority *ca.CA, dir, gossip, seeds string, user string, role console.Role) *node.Node {
 	t.Helper()
 	b, err := configs.Center(admdvs)
 	if err != nil {
@@ -54,7 +54,7 @@ tls: {dir: %s, passphrase_file: ""}
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.Build(cfg, node.Options{Log: slog.New(slog.DiscardHandler), Material: mat})
+	n, err := node.Build(cfg, node.Options{Log: log, Material: mat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestPortalSingleSignOn(t *testing.T) {
 	natGossip := l.Addr().String()
 	l.Close()
 	natDir, gdDir := t.TempDir(), t.TempDir()
-	nat := portalNode(t, "100000", authority, natDir, natGossip, "", "nhsa", console.RoleNationalAdmin)
+	nat := portalNode(t, slog.New(slog.DiscardHandler), "100000", authority, natDir, natGossip, "", "nhsa", console.RoleNationalAdmin)
 	key, err := os.ReadFile(filepath.Join(natDir, member.KeyringFile))
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestPortalSingleSignOn(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(gdDir, member.KeyringFile), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gd := portalNode(t, "440000", authority, gdDir, "127.0.0.1:0", `"`+natGossip+`"`, "gdadmin", console.RoleProvinceAdmin)
+	gd := portalNode(t, slog.New(slog.DiscardHandler), "440000", authority, gdDir, "127.0.0.1:0", `"`+natGossip+`"`, "gdadmin", console.RoleProvinceAdmin)
 
 	anon := newBrowser(t, nat)
 	if code, _ := anon.do("GET", "/internalcontrol/v1/approvals", "", ""); code != http.StatusUnauthorized {

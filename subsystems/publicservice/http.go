@@ -48,6 +48,9 @@ func (s *Service) routes(env subsystem.Env) {
 		r.HandleFunc(p+"/institutions", s.handleInstitutions).Methods(http.MethodGet)
 		r.HandleFunc(p+"/notices", s.handleNotices).Methods(http.MethodGet)
 	}
+	if env.Console != nil {
+		s.pageRoutes(env.Console)
+	}
 	if env.Admin != nil {
 		env.Admin.HandleFunc("/publicservice/v1/notices", s.handlePublish).Methods(http.MethodPost)
 	}

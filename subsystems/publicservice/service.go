@@ -122,6 +122,9 @@ type Options struct {
 	// (default 5 minutes; negative turns it off).
 	NoticeInterval time.Duration
 	Now            func() time.Time
+	// SendCode delivers a person's one-time login code (a deployment
+	// sends an SMS); nil writes it to the node log.
+	SendCode func(certno, code string)
 }
 
 // Service is the public-service subsystem of a node.
@@ -131,6 +134,7 @@ type Service struct {
 	admdvs string
 	opt    Options
 	loop   subsystem.Loop
+	people personSessions
 }
 
 var _ subsystem.Subsystem = (*Service)(nil)

@@ -83,7 +83,7 @@ func newFixture(t *testing.T, db *store.DB, admdvs string, o Options) *fixture {
 		t.Fatal(err)
 	}
 	r := mux.NewRouter()
-	if err := f.s.Start(ctx, subsystem.Env{DB: db, Admdvs: admdvs, Hospital: r, Admin: r}); err != nil {
+	if err := f.s.Start(ctx, subsystem.Env{DB: db, Admdvs: admdvs, Hospital: r, Admin: r, Console: r}); err != nil {
 		t.Fatal(err)
 	}
 	f.s.RegisterInternode(r)
