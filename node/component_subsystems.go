@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ybfed/ybfed/crypto/pii"
+	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/subsystems/analytics"
 	"github.com/ybfed/ybfed/subsystems/basicinfo"
@@ -22,6 +23,8 @@ import (
 	"github.com/ybfed/ybfed/subsystems/payment"
 	"github.com/ybfed/ybfed/subsystems/portal"
 	"github.com/ybfed/ybfed/subsystems/publicservice"
+	"github.com/ybfed/ybfed/subsystems/reports"
+	"github.com/ybfed/ybfed/subsystems/settlement/service"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 	"github.com/ybfed/ybfed/subsystems/supervision"
 )
@@ -125,6 +128,9 @@ type BusinessOptions struct {
 	// FundLedger is the settlement ledger the fund subsystem reads its
 	// expenditure from; nil leaves expenditure unknown.
 	FundLedger subsystem.Ledger
+	// InstitutionKeys authenticate institutions reading their monthly
+	// reports; nil leaves the reports unreadable on the hospital listener.
+	InstitutionKeys reports.InstitutionKeys
 
 	// Keys is the node's PII keyring (required): basicinfo seals the
 	// register's PII with it and keys its certificate-number index.
@@ -154,6 +160,7 @@ type Business struct {
 	Monitoring      *monitoring.Service
 	Analytics       *analytics.Service
 	Fund            *fund.Service
+	Reports         *reports.Service
 	// Portal is the unified internal portal over all of them.
 	Portal *portal.Service
 }
@@ -173,6 +180,7 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 		Fund:            fund.New(fund.Options{Ledger: o.FundLedger, Audit: fundAudit(o.Audit)}),
 	}
 	b.Credit = credit.New(SupervisionCreditEvents{b.Supervision})
+	b.Reports = reports.New(reports.Options{Ledger: o.FundLedger, Payment: PaymentMethodResults{b.Payment}, Keys: o.InstitutionKeys})
 	b.PublicService = publicservice.New(publicservice.Options{
 		Register:  RegisterInsured{b.BasicInfo},
 		Directory: RegisterDirectory{b.BasicInfo},
@@ -238,6 +246,7 @@ func (b *Business) Components() []Component {
 		NewSubsystemComponent(b.Monitoring),
 		NewSubsystemComponent(b.Analytics),
 		NewSubsystemComponent(b.Fund),
+		NewSubsystemComponent(b.Reports),
 	}
 	// The portal's single sign-on covers every subsystem's API.
 	for _, c := range cs {
@@ -340,7 +349,7 @@ func businessComponents(n *Node) ([]Component, error) {
 	if err != nil {
 		return nil, fmt.Errorf("business subsystems: %w", err)
 	}
-	o := BusinessOptions{Keys: keys, FundLedger: settlementLedger{n}}
+	o := BusinessOptions{Keys: keys, FundLedger: n.settlementLedger(), InstitutionKeys: n.settlementLedger()}
 	if n.audit != nil {
 		o.Audit = n.audit
 	}
@@ -361,18 +370,70 @@ func fundAudit(a internalcontrol.AuditLog) fund.AuditLog {
 	return a
 }
 
-// settlementLedger reads the ledger of the node's settlement service,
-// which starts after the business subsystems.
-type settlementLedger struct{ n *Node }
+// SettlementLedger reads the ledger and the institution registry of a
+// settlement service that may start after the business subsystems.
+type SettlementLedger struct {
+	// Service returns the settlement service, nil before it started (or
+	// on the national node, which has none).
+	Service func() *service.Service
+}
 
-var _ subsystem.Ledger = settlementLedger{}
+var _ subsystem.Ledger = SettlementLedger{}
+var _ reports.InstitutionKeys = SettlementLedger{}
 
-// LedgerLines reads the settlement service's ledger; it fails until the
-// settlement component has started.
-func (l settlementLedger) LedgerLines(ctx context.Context, q subsystem.LedgerQuery, fn func(subsystem.LedgerLine) error) error {
-	sc := l.n.parts.Settlement
-	if sc == nil || sc.Service() == nil {
-		return errors.New("settlement ledger: settlement not started")
+func (l SettlementLedger) svc() (*service.Service, error) {
+	if s := l.Service(); s != nil {
+		return s, nil
 	}
-	return sc.Service().LedgerLines(ctx, q, fn)
+	return nil, errors.New("settlement ledger: settlement not started")
+}
+
+// LedgerLines reads the settlement service's ledger.
+func (l SettlementLedger) LedgerLines(ctx context.Context, q subsystem.LedgerQuery, fn func(subsystem.LedgerLine) error) error {
+	s, err := l.svc()
+	if err != nil {
+		return err
+	}
+	return s.LedgerLines(ctx, q, fn)
+}
+
+// HospitalKey returns the signing key of an institution registered with
+// the settlement service.
+func (l SettlementLedger) HospitalKey(ctx context.Context, code string) (*sm.PublicKey, error) {
+	s, err := l.svc()
+	if err != nil {
+		return nil, err
+	}
+	return s.HospitalKey(ctx, code)
+}
+
+// settlementLedger is the node's settlement service as a SettlementLedger.
+func (n *Node) settlementLedger() SettlementLedger {
+	return SettlementLedger{Service: func() *service.Service {
+		if sc := n.parts.Settlement; sc != nil {
+			return sc.Service()
+		}
+		return nil
+	}}
+}
+
+// PaymentMethodResults gives the monthly reports an institution's DRG/DIP
+// results from the payment subsystem.
+type PaymentMethodResults struct {
+	Payment *payment.Service
+}
+
+var _ reports.PaymentResults = PaymentMethodResults{}
+
+// MethodResults lists the institution's results of the period per method.
+func (a PaymentMethodResults) MethodResults(ctx context.Context, period, fixmedins string) ([]reports.MethodResult, error) {
+	rs, err := a.Payment.Results(ctx, period, fixmedins)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reports.MethodResult, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, reports.MethodResult{Method: string(r.Method), Cases: r.Cases, Medfee: r.Medfee, FundItem: r.FundItem, FundPay: r.FundPay, Diff: r.Diff})
+	}
+	return out, nil
 }

@@ -120,3 +120,14 @@ func (s *Service) hospital(ctx context.Context, code string) (*hospital, error) 
 	s.hospMu.Unlock()
 	return h, nil
 }
+
+// HospitalKey returns the SM2 public key a registered, active institution
+// signs its requests with, for other parts of the node that authenticate
+// institutions the same way (monthly reports).
+func (s *Service) HospitalKey(ctx context.Context, code string) (*sm.PublicKey, error) {
+	h, err := s.hospital(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	return h.key, nil
+}
