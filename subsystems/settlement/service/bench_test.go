@@ -247,18 +247,23 @@ func benchLocal(b *testing.B, conc, count int) benchStats {
 	return runSettlements(b, h, ids, seeded.Persons, conc)
 }
 
-// benchRouted runs count routed 2207s with conc concurrent clients.
-func benchRouted(b *testing.B, conc, count int) benchStats {
-	ctx := context.Background()
+// routedVisits starts a federation and prepares count routed visits at
+// its treatment node; the timer is stopped.
+func routedVisits(b *testing.B, count int) (*hospClient, []string, []SeedPerson) {
 	f := startFed(b, store.SQLite, 30*time.Second, Options{})
-	seeded, err := f.insured.svc.Seed(ctx, 500, 1)
+	seeded, err := f.insured.svc.Seed(context.Background(), 500, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	h := newHospital(b, f.treat, "H11010500123", "110105", settlement.Level3)
 	b.StopTimer()
-	ids := benchVisits(b, f.treat, h, seeded.Persons, count+min(benchWarm*conc, count))
-	return runSettlements(b, h, ids, seeded.Persons, conc)
+	return h, benchVisits(b, f.treat, h, seeded.Persons, count), seeded.Persons
+}
+
+// benchRouted runs count routed 2207s with conc concurrent clients.
+func benchRouted(b *testing.B, conc, count int) benchStats {
+	h, ids, persons := routedVisits(b, count+min(benchWarm*conc, count))
+	return runSettlements(b, h, ids, persons, conc)
 }
 
 // benchConc is the number of concurrent hospital clients in the
@@ -307,17 +312,9 @@ func BenchmarkRoutedVsLocal2207(b *testing.B) {
 // arriving at C/2 per second (open loop, latency from the scheduled
 // arrival, at most 64 in flight).
 func BenchmarkRouted2207Paced(b *testing.B) {
-	ctx := context.Background()
-	f := startFed(b, store.SQLite, 30*time.Second, Options{})
-	seeded, err := f.insured.svc.Seed(ctx, 500, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := newHospital(b, f.treat, "H11010500123", "110105", settlement.Level3)
-	b.StopTimer()
 	warm := benchWarm * benchConc
-	ids := benchVisits(b, f.treat, h, seeded.Persons, warm+2*b.N)
-	c := newBenchClient(b, h, ids, seeded.Persons)
+	h, ids, persons := routedVisits(b, warm+2*b.N)
+	c := newBenchClient(b, h, ids, persons)
 	c.closed(0, warm, benchConc)
 	b.StartTimer()
 	sat := c.closed(warm, warm+b.N, benchConc)
