@@ -75,3 +75,6 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// Patched copy adding the GB/T 38636 ECC_SM4_GCM_SM3 suite: see third_party/tjfoc-gmsm/README.md.
+replace github.com/tjfoc/gmsm => ./third_party/tjfoc-gmsm

@@ -3,8 +3,6 @@ module github.com/tjfoc/gmsm
 go 1.14
 
 require (
-	github.com/golang/protobuf v1.4.2
-	golang.org/x/crypto v0.0.0-20201012173705-84dcc777aaee
-	golang.org/x/net v0.0.0-20201010224723-4f7140c49acb
-	google.golang.org/grpc v1.31.0
+	github.com/emmansun/gmsm v0.15.5
+	golang.org/x/crypto v0.4.0
 )

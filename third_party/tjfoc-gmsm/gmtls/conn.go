@@ -1301,7 +1301,7 @@ func (c *Conn) Handshake() error {
 		// If an error occurred during the hadshake try to flush the
 		// alert that might be left in the buffer.
 		c.flush()
-		fmt.Println("handshake error :", c.handshakeErr)
+		// ybfed: the error is returned to the caller; do not print it to stdout.
 	}
 
 	if c.handshakeErr == nil && !c.handshakeComplete() {

@@ -440,8 +440,7 @@ func (hs *serverHandshakeStateGM) doFullHandshake() error {
 
 	msg, err := c.readHandshake()
 	if err != nil {
-		fmt.Println("readHandshake error:", err)
-		return err
+		return err // ybfed: no print to stdout; the caller gets err
 	}
 
 	var ok bool

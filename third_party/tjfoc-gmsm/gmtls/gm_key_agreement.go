@@ -336,11 +336,11 @@ func (ka *eccKeyAgreementGM) generateServerKeyExchange(config *Config, signCert,
 }
 
 func (ka *eccKeyAgreementGM) processClientKeyExchange(config *Config, cert *Certificate, ckx *clientKeyExchangeMsg, version uint16) ([]byte, error) {
-	if len(ckx.ciphertext) == 0 {
+	if len(ckx.ciphertext) < 2 { // ybfed: was == 0, so a 1-byte message panicked below
 		return nil, errClientKeyExchange
 	}
 
-	if int(ckx.ciphertext[0]<<8|ckx.ciphertext[1]) != len(ckx.ciphertext)-2 {
+	if int(ckx.ciphertext[0])<<8|int(ckx.ciphertext[1]) != len(ckx.ciphertext)-2 { // ybfed: was ciphertext[0]<<8 on a byte
 		return nil, errClientKeyExchange
 	}
 
@@ -372,7 +372,7 @@ func (ka *eccKeyAgreementGM) processServerKeyExchange(config *Config, clientHell
 	if len(skx.key) <= 2 {
 		return errServerKeyExchange
 	}
-	sigLen := int(skx.key[0]<<8 | skx.key[1])
+	sigLen := int(skx.key[0])<<8 | int(skx.key[1]) // ybfed: was key[0]<<8 on a byte
 	if sigLen+2 != len(skx.key) {
 		return errServerKeyExchange
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	emsm4 "github.com/emmansun/gmsm/sm4"
 	"github.com/tjfoc/gmsm/sm2"
 	"github.com/tjfoc/gmsm/sm3"
 	"github.com/tjfoc/gmsm/sm4"
@@ -115,9 +116,16 @@ const (
 	GMTLS_IBC_WITH_SM4_SM3       uint16 = 0xe017
 	GMTLS_RSA_WITH_SM4_SM3       uint16 = 0xe019
 	GMTLS_RSA_WITH_SM4_SHA1      uint16 = 0xe01a
+
+	// GMTLS_ECC_SM4_GCM_SM3 is ECC_SM4_GCM_SM3 of GB/T 38636-2020 (TLCP):
+	// the ECC_SM4_SM3 handshake (SM2 key exchange with the encryption
+	// certificate, SM3 PRF) with an SM4-GCM record layer (4-byte implicit
+	// plus 8-byte explicit nonce, as TLS 1.2 AES-GCM). Added by ybfed.
+	GMTLS_ECC_SM4_GCM_SM3 uint16 = 0xe053
 )
 
 var gmCipherSuites = []*cipherSuite{
+	{GMTLS_ECC_SM4_GCM_SM3, 16, 0, 4, eccGMKA, suiteECDSA, nil, nil, aeadSM4GCM},
 	{GMTLS_SM2_WITH_SM4_SM3, 16, 32, 16, eccGMKA, suiteECDSA, cipherSM4, macSM3, nil},
 	{GMTLS_ECDHE_SM2_WITH_SM4_SM3, 16, 32, 16, ecdheGMKA, suiteECDHE | suiteECDSA, cipherSM4, macSM3, nil},
 }
@@ -125,7 +133,7 @@ var gmCipherSuites = []*cipherSuite{
 func getCipherSuites(c *Config) []uint16 {
 	s := c.CipherSuites
 	if s == nil {
-		s = []uint16{GMTLS_SM2_WITH_SM4_SM3, GMTLS_ECDHE_SM2_WITH_SM4_SM3}
+		s = []uint16{GMTLS_ECC_SM4_GCM_SM3, GMTLS_SM2_WITH_SM4_SM3, GMTLS_ECDHE_SM2_WITH_SM4_SM3}
 	}
 	return s
 }
@@ -138,7 +146,25 @@ func cipherSM4(key, iv []byte, isRead bool) interface{} {
 	return cipher.NewCBCEncrypter(block, iv)
 }
 
-// macSHA1 returns a macFunction for the given protocol version.
+// aeadSM4GCM is the record protection of GMTLS_ECC_SM4_GCM_SM3: SM4-GCM
+// with a 16-byte tag, the 4-byte fixedNonce from the key block and the
+// 8-byte explicit nonce carried in each record (the sequence number).
+// emmansun's SM4 block provides the assembly GCM through crypto/cipher.
+func aeadSM4GCM(key, fixedNonce []byte) cipher.AEAD {
+	block, err := emsm4.NewCipher(key)
+	if err != nil {
+		panic(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	ret := &fixedNonceAEAD{aead: aead}
+	copy(ret.nonce[:], fixedNonce)
+	return ret
+}
+
+// macSM3 returns a macFunction for the given protocol version.
 func macSM3(version uint16, key []byte) macFunction {
 	return tls10MAC{hmac.New(sm3.New, key)}
 }
