@@ -336,7 +336,7 @@ func probeClient(gm bool) *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			c := gmtls.Client(raw, &gmtls.Config{GMSupport: gmtls.NewGMSupport(), CipherSuites: []uint16{link.Suite}, InsecureSkipVerify: true})
+			c := gmtls.Client(raw, &gmtls.Config{GMSupport: gmtls.NewGMSupport(), CipherSuites: link.Suites(), InsecureSkipVerify: true})
 			if err := link.Handshake(ctx, c); err != nil {
 				raw.Close()
 				return nil, fmt.Errorf("GM TLS handshake: %w", err)

@@ -268,7 +268,7 @@ func client(verify func([][]byte, [][]*x509.Certificate) error) *http.Client {
 				}
 				c := gmtls.Client(raw, &gmtls.Config{
 					GMSupport:             gmtls.NewGMSupport(),
-					CipherSuites:          []uint16{link.Suite},
+					CipherSuites:          link.Suites(),
 					InsecureSkipVerify:    true, // replaced by verify
 					VerifyPeerCertificate: verify,
 				})

@@ -41,7 +41,7 @@ func NewProbeClient(timeout time.Duration) *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			c := gmtls.Client(raw, &gmtls.Config{GMSupport: gmtls.NewGMSupport(), CipherSuites: []uint16{Suite}, InsecureSkipVerify: true})
+			c := gmtls.Client(raw, &gmtls.Config{GMSupport: gmtls.NewGMSupport(), CipherSuites: Suites(), InsecureSkipVerify: true})
 			if err := Handshake(ctx, c); err != nil {
 				raw.Close()
 				return nil, err

@@ -15,8 +15,22 @@ import (
 	"github.com/ybfed/ybfed/crypto/sm"
 )
 
-// Suite is the only GM TLS cipher suite used: ECC_SM4_SM3 (0xe013).
-const Suite = gmtls.GMTLS_SM2_WITH_SM4_SM3
+// GM TLS cipher suites. Both use the GM/T 0024 / GB/T 38636 handshake
+// (protocol 0x0101, SM2 signing and encryption certificates, SM3 PRF);
+// they differ in the record layer.
+const (
+	// SuiteGCM is ECC_SM4_GCM_SM3 (0xe053, GB/T 38636-2020 TLCP): SM4-GCM
+	// records. Preferred; provided by the patched gmtls in
+	// third_party/tjfoc-gmsm.
+	SuiteGCM = gmtls.GMTLS_ECC_SM4_GCM_SM3
+	// SuiteCBC is ECC_SM4_SM3 (0xe013, GM/T 0024 "GMSSL 1.1"): SM4-CBC
+	// plus HMAC-SM3 records, kept for peers that only speak GMSSL 1.1.
+	SuiteCBC = gmtls.GMTLS_SM2_WITH_SM4_SM3
+)
+
+// Suites returns the cipher suites every link offers and accepts, most
+// preferred first.
+func Suites() []uint16 { return []uint16{SuiteGCM, SuiteCBC} }
 
 // HandshakeTimeout bounds a handshake started by Dial.
 const HandshakeTimeout = 30 * time.Second
@@ -84,15 +98,17 @@ func (m *Material) VerifyPeer(raw [][]byte, expectAdmdvs string) (Peer, error) {
 }
 
 // ServerConfig is the GM TLS configuration of every inter-node listener:
-// ECC_SM4_SM3, double certificates, client certificate required and checked
+// Suites (the server's order wins, so ECC_SM4_GCM_SM3 whenever the client
+// offers it), double certificates, client certificate required and checked
 // by VerifyPeer.
 func ServerConfig(m *Material) *gmtls.Config {
 	return &gmtls.Config{
-		GMSupport:              gmtls.NewGMSupport(),
-		Certificates:           m.certs,
-		CipherSuites:           []uint16{Suite},
-		ClientAuth:             gmtls.RequireAnyClientCert,
-		SessionTicketsDisabled: true,
+		GMSupport:                gmtls.NewGMSupport(),
+		Certificates:             m.certs,
+		CipherSuites:             Suites(),
+		PreferServerCipherSuites: true,
+		ClientAuth:               gmtls.RequireAnyClientCert,
+		SessionTicketsDisabled:   true,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			_, err := m.VerifyPeer(raw, "")
 			return err
@@ -106,7 +122,7 @@ func ClientConfig(m *Material, expectAdmdvs string) *gmtls.Config {
 	sign := m.certs[0]
 	return &gmtls.Config{
 		GMSupport:          gmtls.NewGMSupport(),
-		CipherSuites:       []uint16{Suite},
+		CipherSuites:       Suites(),
 		InsecureSkipVerify: true, // replaced by VerifyPeerCertificate below
 		GetClientCertificate: func(*gmtls.CertificateRequestInfo) (*gmtls.Certificate, error) {
 			return &sign, nil

@@ -83,7 +83,7 @@ func TestHandshakeAndPeerIdentity(t *testing.T) {
 	if err := <-results; err != nil {
 		t.Fatalf("server: %v", err)
 	}
-	if cs := conn.ConnectionState(); cs.CipherSuite != Suite {
+	if cs := conn.ConnectionState(); cs.CipherSuite != SuiteGCM {
 		t.Fatalf("suite %x", cs.CipherSuite)
 	}
 }

@@ -241,48 +241,69 @@ func BenchmarkGMTLSHandshake(b *testing.B) {
 	}
 }
 
+// BenchmarkGMTLSBulk writes 64 KiB at a time on one established
+// connection over loopback (the server discards), for each GM TLS suite
+// the product offers and for Go's crypto/tls, in the same run.
 func BenchmarkGMTLSBulk(b *testing.B) {
 	buf := make([]byte, 64<<10)
-	b.Run("ours-gmtls-ecc-sm4-sm3", func(b *testing.B) {
-		sc, cc := gmConfigs(b, false)
-		ln, err := gmtls.Listen("tcp", "127.0.0.1:0", sc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ln.Close()
-		go serve(b, ln, true)
-		c, err := gmtls.Dial("tcp", ln.Addr().String(), cc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
+	run := func(b *testing.B, c io.Writer) {
 		b.SetBytes(int64(len(buf)))
 		for b.Loop() {
 			if _, err := c.Write(buf); err != nil {
 				b.Fatal(err)
 			}
 		}
-	})
-	b.Run("ref-crypto-tls13-aes128gcm", func(b *testing.B) {
-		cert := selfSigned(b)
-		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ln.Close()
-		go serve(b, ln, true)
-		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
-		b.SetBytes(int64(len(buf)))
-		for b.Loop() {
-			if _, err := c.Write(buf); err != nil {
+	}
+	for _, tc := range []struct {
+		name  string
+		suite uint16
+	}{
+		{"ours-gmtls-ecc-sm4-gcm-sm3", link.SuiteGCM},
+		{"ours-gmtls-ecc-sm4-sm3-cbc", link.SuiteCBC},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			sc, cc := gmConfigs(b, false)
+			cc.CipherSuites = []uint16{tc.suite}
+			ln, err := gmtls.Listen("tcp", "127.0.0.1:0", sc)
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
+			defer ln.Close()
+			go serve(b, ln, true)
+			c, err := gmtls.Dial("tcp", ln.Addr().String(), cc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			if got := c.ConnectionState().CipherSuite; got != tc.suite {
+				b.Fatalf("negotiated %#x, want %#x", got, tc.suite)
+			}
+			run(b, c)
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		vers uint16
+	}{{"ref-crypto-tls13-aes128gcm", tls.VersionTLS13}, {"ref-crypto-tls12-aes128gcm", tls.VersionTLS12}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cert := selfSigned(b)
+			ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			go serve(b, ln, true)
+			c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{
+				InsecureSkipVerify: true, MinVersion: tc.vers, MaxVersion: tc.vers,
+				CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			run(b, c)
+		})
+	}
 }
 
 func selfSigned(b *testing.B) tls.Certificate {
