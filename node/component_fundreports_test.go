@@ -27,30 +27,32 @@ import (
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
-// hospitalCall sends one signed hospital transaction to svc and decodes
-// the output; infcode ≠ 0 fails the test.
-func hospitalCall(t *testing.T, svc *service.Service, h service.SeedHospital, seq *int, insuplc, infno string, input, out any) {
-	t.Helper()
+// hospitalCall sends one signed hospital transaction to svc, decodes
+// the output and returns the answer's warn_msg; infcode ≠ 0 fails.
+func hospitalCall(tb testing.TB, svc *service.Service, h service.SeedHospital, seq *int, insuplc, infno string, input, out any) string {
+	tb.Helper()
 	*seq++
 	in, _ := json.Marshal(input)
-	req := settlement.Request{Infno: infno, Msgid: fmt.Sprintf("%s20260210100000%04d", h.Code, *seq), MdtrtareaAdmvs: h.Admdvs, InsuplcAdmdvs: insuplc,
+	at := time.Date(2026, 2, 10, 10, 0, 0, 0, subsystem.CST).Add(time.Duration(*seq/10000) * time.Second)
+	req := settlement.Request{Infno: infno, Msgid: h.Code + at.Format("20060102150405") + fmt.Sprintf("%04d", *seq%10000), MdtrtareaAdmvs: h.Admdvs, InsuplcAdmdvs: insuplc,
 		RecerSysCode: "FSI_LOCAL", Infver: "V1.0", OpterType: "1", Opter: "0012", OpterName: "收费员",
 		InfTime: "2026-02-10 10:00:00", FixmedinsCode: h.Code, FixmedinsName: h.Name, Input: in}
 	body, _ := json.Marshal(req)
 	sig, err := service.SignRequest(h.SignKey, body)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	raw, _ := base64Decode(sig)
+	raw, _ := base64.StdEncoding.DecodeString(sig)
 	var r settlement.Response
 	if err := json.Unmarshal(svc.Call(context.Background(), h.Code, raw, body), &r); err != nil || r.Infcode != 0 {
-		t.Fatalf("%s: %v %+v", infno, err, r)
+		tb.Fatalf("%s: %v %+v", infno, err, r)
 	}
 	if out != nil {
 		if err := json.Unmarshal(r.Output, out); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
+	return r.WarnMsg
 }
 
 // TestFundAndReportsOnSettlementLedger runs the fund and report
@@ -220,5 +222,3 @@ func TestFundAndReportsOnSettlementLedger(t *testing.T) {
 		}
 	})
 }
-
-func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

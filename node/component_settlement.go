@@ -42,6 +42,9 @@ type SettlementComponent struct {
 	// OnHub, on the national node, is told about every transaction the hub
 	// handled (the console's traffic page).
 	OnHub func(route.HubEvent)
+	// PreCheck checks settlements before they are answered (supervision's
+	// pre-settlement rules); nil skips it.
+	PreCheck service.PreChecker
 
 	svc      *service.Service
 	hub      *route.Hub
@@ -102,7 +105,7 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 			return fmt.Errorf("settlement: %w", err)
 		}
 		opt := service.Options{Admdvs: cfg.Node.Admdvs, DB: h.DB, Log: log, Keys: keys, Catalogue: c.Catalogue,
-			Policies: c.Policies, RouteTimeout: c.RouteTimeout}
+			Policies: c.Policies, RouteTimeout: c.RouteTimeout, PreCheck: c.PreCheck}
 		if opt.Catalogue == nil {
 			opt.Catalogue = service.DemoCatalogue()
 		}

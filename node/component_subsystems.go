@@ -357,6 +357,7 @@ func businessComponents(n *Node) ([]Component, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.parts.Business = biz
 	n.log.Info("national person index push is off: no federation-wide index key")
 	return biz.Components(), nil
 }
@@ -434,6 +435,57 @@ func (a PaymentMethodResults) MethodResults(ctx context.Context, period, fixmedi
 	out := make([]reports.MethodResult, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, reports.MethodResult{Method: string(r.Method), Cases: r.Cases, Medfee: r.Medfee, FundItem: r.FundItem, FundPay: r.FundPay, Diff: r.Diff})
+	}
+	return out, nil
+}
+
+// preCheck is the pre-settlement check settlement runs: supervision's
+// rules (nil without a Business).
+func (b *Business) preCheck() service.PreChecker {
+	if b == nil {
+		return nil
+	}
+	return SupervisionPreCheck{b.Supervision}
+}
+
+// SupervisionPreCheck runs supervision's rules on a settlement before it
+// is answered (2206/2207/2303/2304) and turns the findings into warnings
+// of the answer's warn_msg: "<rule id> <rule name>: <content>".
+type SupervisionPreCheck struct {
+	Supervision *supervision.Service
+}
+
+var _ service.PreChecker = SupervisionPreCheck{}
+
+// PreSettle checks b; without a rule library there are no warnings.
+func (a SupervisionPreCheck) PreSettle(ctx context.Context, b *service.PreSettleBill) ([]string, error) {
+	g, _ := catalog.ParseGender(b.Gend)
+	birth, _ := catalog.ParseDate(b.Brdy)
+	adm, _ := catalog.ParseDate(b.AdmDate)
+	setl, _ := catalog.ParseDate(b.SetlDate)
+	bill := &supervision.Bill{SetlID: b.SetlID, MdtrtID: b.MdtrtID, PsnNo: b.PsnNo, Fixmedins: b.Fixmedins, MedinsLv: b.MedinsLv,
+		Gender: g, Birth: birth, Inpatient: b.Inpatient, AdmDate: adm, SetlDate: setl, Diagnoses: b.Diagnoses,
+		Medfee: b.Medfee, FundPay: b.FundPay, Lines: make([]supervision.Line, 0, len(b.Lines))}
+	if b.Inpatient {
+		bill.DscgDate = setl
+	}
+	for _, l := range b.Lines {
+		d, _ := catalog.ParseDate(l.Date)
+		bill.Lines = append(bill.Lines, supervision.Line{FeedetlSn: l.FeedetlSn, Code: l.Code, Date: d, Qty: l.Qty, Price: l.Price, Amount: l.Amount})
+		if bill.Doctor == "" {
+			bill.Doctor = l.Doctor
+		}
+	}
+	fs, err := a.Supervision.CheckBill(ctx, bill)
+	if errors.Is(err, supervision.ErrNoRules) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.RuleID+" "+f.RuleName+": "+f.Content)
 	}
 	return out, nil
 }

@@ -28,7 +28,7 @@ import (
 )
 
 // testKeys loads (creating) a PII keyring the way a node does.
-func testKeys(t *testing.T) *pii.Keyring {
+func testKeys(t testing.TB) *pii.Keyring {
 	t.Helper()
 	k, err := piiKeyring(filepath.Join(t.TempDir(), "pii.keys"))
 	if err != nil {

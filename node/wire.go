@@ -31,6 +31,8 @@ type Parts struct {
 	Settlement *SettlementComponent
 	// Console is the operator console (nil without listen.console).
 	Console *ConsoleComponent
+	// Business holds the business subsystems.
+	Business *Business
 }
 
 // Parts returns the node's wired components (zero before Open).
@@ -50,6 +52,7 @@ func wireComponents(n *Node) ([]Component, error) {
 		// Without certificates the node can still settle its own insured
 		// locally; federation links wait for enrolment.
 		n.parts.Settlement = NewSettlementComponent(nil, nil)
+		n.parts.Settlement.PreCheck = n.parts.Business.preCheck()
 		out = append(out, n.parts.Settlement)
 		return n.withConsole(out), nil
 	}
@@ -62,7 +65,8 @@ func wireComponents(n *Node) ([]Component, error) {
 		return ""
 	}
 	sc := NewSettlementComponent(n.material, memberDirectory{mc})
-	n.parts = Parts{Refdata: rd, Member: mc, Settlement: sc}
+	sc.PreCheck = n.parts.Business.preCheck()
+	n.parts.Refdata, n.parts.Member, n.parts.Settlement = rd, mc, sc
 	if n.opts.CA != nil {
 		// Enrolling nodes receive the current gossip keyring.
 		n.SetGossipKeyring(func(context.Context, ca.Identity) ([]byte, error) {

@@ -247,3 +247,23 @@ func (s *Service) Check3101(ctx context.Context, in *Input3101) ([]Result3101, e
 	}
 	return Results3101(all), nil
 }
+
+// CheckBill runs the rules on one bill about to be settled (pre-settlement
+// analysis, the 3101 pattern) with the inpatient stays this node knows as
+// history; nothing is stored. The node calls it from the settlement path
+// of 2206/2207/2303/2304 and returns the findings as warnings.
+func (s *Service) CheckBill(ctx context.Context, b *Bill) ([]Finding, error) {
+	e := s.rules.Load()
+	if e == nil {
+		return nil, ErrNoRules
+	}
+	var hist []Episode
+	if b.Inpatient && b.AdmDate != 0 && len(e.readmission) > 0 {
+		known, err := s.history(ctx, b.PsnNo, addDays(b.AdmDate, -int(s.maxDays.Load())))
+		if err != nil {
+			return nil, err
+		}
+		hist = known
+	}
+	return e.Check(b, hist), nil
+}

@@ -96,6 +96,9 @@ type Options struct {
 	RouteTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// PreCheck checks settlements before they are answered (supervision's
+	// pre-settlement rules); nil skips it.
+	PreCheck PreChecker
 }
 
 // Service is the settlement service of one node.
@@ -112,6 +115,7 @@ type Service struct {
 	timeout  time.Duration
 	now      func() time.Time
 	refs     refIDs
+	precheck PreChecker
 
 	hospMu sync.RWMutex
 	hosp   map[string]*hospital
@@ -145,7 +149,7 @@ func New(o Options) (*Service, error) {
 		admdvs: o.Admdvs, province: settlement.Province(o.Admdvs), db: o.DB, gc: groupcommit.New(o.DB),
 		log: o.Log.With("component", "settlement"), keys: o.Keys, cat: o.Catalogue,
 		policies: o.Policies, router: o.Router, timeout: o.RouteTimeout, now: o.Now,
-		hosp: map[string]*hospital{},
+		hosp: map[string]*hospital{}, precheck: o.PreCheck,
 	}
 	s.refs.n.Store(uint64(o.Now().UnixNano()) % 1_000_000_000)
 	return s, nil
@@ -230,6 +234,7 @@ type call struct {
 	in   settlement.Input
 	hosp *hospital
 	recv time.Time
+	warn string // warn_msg of the answer
 }
 
 // check validates the envelope against this node and decodes the input.
@@ -291,7 +296,7 @@ func (s *Service) success(c *call, output any) ([]byte, error) {
 		return nil, fmt.Errorf("settlement: encode output: %w", err)
 	}
 	r := settlement.Response{Infcode: settlement.InfcodeOK, InfRefmsgid: s.refs.next(s.admdvs, c.recv),
-		RefmsgTime: msgTime(c.recv), RespondTime: msgTime(s.now()), Output: out}
+		RefmsgTime: msgTime(c.recv), RespondTime: msgTime(s.now()), Output: out, WarnMsg: c.warn}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("settlement: encode response: %w", err)

@@ -234,6 +234,13 @@ func (s *Service) settleLocal(ctx context.Context, c *call, q querier, tx *store
 	if err != nil {
 		return nil, err
 	}
+	if s.precheck != nil {
+		batch := in.Data.ChrgBchno
+		if in.Inpatient {
+			batch = ""
+		}
+		c.warn = s.preCheck(ctx, q, c, t, &res, sp, batch)
+	}
 	if tx == nil { // pre-settlement: nothing written
 		return &res, nil
 	}

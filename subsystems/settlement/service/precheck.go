@@ -1,0 +1,125 @@
+package service
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ybfed/ybfed/internal/fen"
+	"github.com/ybfed/ybfed/subsystems/settlement"
+)
+
+// PreSettleLine is one fee-detail line of a settlement being made.
+type PreSettleLine struct {
+	FeedetlSn string
+	Code      string // med_list_codg
+	Date      string // yyyy-MM-dd of fee_ocur_time
+	Qty       fen.Qty
+	Price     fen.Fen
+	Amount    fen.Fen
+	Doctor    string // bilg_dr_codg
+}
+
+// PreSettleBill is what a pre-settlement check sees of a 2206/2207/
+// 2303/2304 about to be answered: the visit, the person, the fee lines
+// being settled and the computed totals.
+type PreSettleBill struct {
+	SetlID, MdtrtID, PsnNo, Fixmedins string
+	MedinsLv                          int
+	Gend, Brdy                        string // as in 1101 baseinfo
+	Inpatient                         bool
+	AdmDate, SetlDate                 string // yyyy-MM-dd
+	Diagnoses                         []string
+	Lines                             []PreSettleLine
+	Medfee, FundPay                   fen.Fen
+}
+
+// PreChecker checks a settlement before it is answered (intelligent
+// supervision's pre-settlement rules); the node wires it. Its warnings go
+// into the answer's warn_msg; an error is logged and the settlement goes
+// on without warnings.
+type PreChecker interface {
+	PreSettle(ctx context.Context, b *PreSettleBill) ([]string, error)
+}
+
+// visitDiagnoses reads the diagnoses and admission time stored with a
+// visit (2203 or 2401 document), principal first.
+func visitDiagnoses(doc string) (diags []string, begntime string) {
+	var d struct {
+		Mdtrtinfo struct {
+			Begntime string `json:"begntime"`
+		} `json:"mdtrtinfo"`
+		Diseinfo []settlement.Diagnosis `json:"diseinfo"`
+	}
+	if json.Unmarshal([]byte(doc), &d) != nil {
+		return nil, ""
+	}
+	for _, x := range d.Diseinfo {
+		if x.DiagType == "1" && x.DiagSrtNo == "1" { // principal
+			diags = append([]string{x.DiagCode}, diags...)
+		} else {
+			diags = append(diags, x.DiagCode)
+		}
+	}
+	return diags, d.Mdtrtinfo.Begntime
+}
+
+// preCheck runs the pre-settlement check of a settlement computed by
+// settleLocal and returns the warn_msg ("" without warnings).
+func (s *Service) preCheck(ctx context.Context, q querier, c *call, t *settleTarget, res *settlement.Result, sp *storedPerson, batch string) string {
+	si := &res.Setlinfo
+	b := &PreSettleBill{SetlID: si.SetlID, MdtrtID: t.visit.mdtrtID, PsnNo: t.visit.psnNo, Fixmedins: c.req.FixmedinsCode,
+		MedinsLv: c.hosp.level, Gend: sp.person.BaseInfo.Gend, Brdy: sp.person.BaseInfo.Brdy, Inpatient: t.visit.inpatient,
+		SetlDate: c.recv.In(cst).Format("2006-01-02"), Medfee: si.MedfeeSumamt, FundPay: si.FundPaySumamt}
+	var begn string
+	b.Diagnoses, begn = visitDiagnoses(t.visit.doc)
+	if len(begn) >= 10 {
+		b.AdmDate = begn[:10]
+	}
+	rq, ok := q.(interface {
+		Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	})
+	if !ok {
+		return ""
+	}
+	rows, err := rq.Query(ctx, `SELECT line FROM stl_fee WHERE mdtrt_id = ? AND status = 'active' AND setl_id = '' AND (? = '' OR chrg_bchno = ?) ORDER BY feedetl_sn`,
+		t.visit.mdtrtID, batch, batch)
+	if err != nil {
+		s.log.Error("pre-settlement check: fee lines", "mdtrt_id", t.visit.mdtrtID, "err", err)
+		return ""
+	}
+	for rows.Next() {
+		var raw string
+		var l struct {
+			Detail settlement.FeeDetail `json:"detail"`
+		}
+		if err := rows.Scan(&raw); err != nil || json.Unmarshal([]byte(raw), &l) != nil {
+			continue
+		}
+		d := &l.Detail
+		date := d.FeeOcurTime
+		if len(date) >= 10 {
+			date = date[:10]
+		}
+		b.Lines = append(b.Lines, PreSettleLine{FeedetlSn: d.FeedetlSn, Code: d.MedListCodg, Date: date, Qty: d.Cnt, Price: d.Pric, Amount: d.DetItemFeeSumamt, Doctor: d.BilgDrCodg})
+	}
+	if err := rows.Close(); err != nil {
+		s.log.Error("pre-settlement check: fee lines", "mdtrt_id", t.visit.mdtrtID, "err", err)
+		return ""
+	}
+	warns, err := s.precheck.PreSettle(ctx, b)
+	if err != nil {
+		s.log.Warn("pre-settlement check failed; settling without it", "mdtrt_id", t.visit.mdtrtID, "err", err)
+		return ""
+	}
+	if len(warns) == 0 {
+		return ""
+	}
+	msg := strings.Join(warns, "; ")
+	if len(msg) > 1000 {
+		msg = msg[:1000] + fmt.Sprintf("… (%d warnings)", len(warns))
+	}
+	return msg
+}
