@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	emsm3 "github.com/emmansun/gmsm/sm3"
 	emsm4 "github.com/emmansun/gmsm/sm4"
 	"github.com/tjfoc/gmsm/sm2"
 	"github.com/tjfoc/gmsm/sm3"
@@ -139,10 +140,14 @@ func getCipherSuites(c *Config) []uint16 {
 }
 
 func cipherSM4(key, iv []byte, isRead bool) interface{} {
-	block, _ := sm4.NewCipher(key)
 	if isRead {
+		// ybfed: emmansun's SM4 decrypts CBC several blocks at a time in
+		// assembly; its CBC encryption is slower than tjfoc's, so the
+		// write side keeps tjfoc's block.
+		block, _ := emsm4.NewCipher(key)
 		return cipher.NewCBCDecrypter(block, iv)
 	}
+	block, _ := sm4.NewCipher(key)
 	return cipher.NewCBCEncrypter(block, iv)
 }
 
@@ -166,7 +171,7 @@ func aeadSM4GCM(key, fixedNonce []byte) cipher.AEAD {
 
 // macSM3 returns a macFunction for the given protocol version.
 func macSM3(version uint16, key []byte) macFunction {
-	return tls10MAC{hmac.New(sm3.New, key)}
+	return tls10MAC{hmac.New(emsm3.New, key)} // ybfed: emmansun's SM3, about 1.7x tjfoc's
 }
 
 // used for adapt the demand of finishHash write
