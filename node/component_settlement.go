@@ -98,6 +98,9 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 		if h.Internode != nil {
 			hub.Register(h.Internode)
 		}
+		if h.Admin != nil {
+			hub.RegisterAdmin(h.Admin)
+		}
 		c.hub, resolve = hub, hub.ResolvePending
 	} else {
 		keys, err := piiKeyring(filepath.Join(cfg.DataDir, "pii.keys"))

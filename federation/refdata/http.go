@@ -1,6 +1,7 @@
 package refdata
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type StatusResponse struct {
 	Raft       Status            `json:"raft"`
 	Members    map[string]string `json:"members,omitempty"`
 	Namespaces []NamespaceStatus `json:"namespaces"`
+	// StateHash is the hex SM3 digest of the replicated state (Store.
+	// StateHash), present when asked for with ?hash=1.
+	StateHash string `json:"state_hash,omitempty"`
 }
 
 // Routes registers the API: lookups and downloads on the hospital router,
@@ -108,7 +112,16 @@ func (r *Replicator) handleStatus(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	members, _ := r.Members()
-	writeJSON(w, http.StatusOK, StatusResponse{Raft: r.Status(), Members: members, Namespaces: ns})
+	out := StatusResponse{Raft: r.Status(), Members: members, Namespaces: ns}
+	if req.URL.Query().Get("hash") == "1" {
+		h, err := r.store.StateHash(req.Context())
+		if err != nil {
+			httpError(w, http.StatusInternalServerError, err)
+			return
+		}
+		out.StateHash = hex.EncodeToString(h[:])
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (r *Replicator) handleVersions(w http.ResponseWriter, req *http.Request) {

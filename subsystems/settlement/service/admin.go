@@ -16,6 +16,10 @@ import (
 const (
 	PathAdminHospitals = "/v1/settlement/hospitals"
 	PathAdminFilings   = "/v1/settlement/filings"
+	// PathAdminPersons registers an insured person (settlement.Person).
+	PathAdminPersons = "/v1/settlement/persons"
+	// PathAdminState reads the settlement books (State).
+	PathAdminState = "/v1/settlement/state"
 )
 
 // HospitalRegistration is the body of POST /v1/settlement/hospitals.
@@ -36,11 +40,13 @@ type FilingRegistration struct {
 	settlement.Filing
 }
 
-// RegisterAdmin adds the admin endpoints to r: hospital registration and
-// cross-province filing registration.
+// RegisterAdmin adds the admin endpoints to r: hospital, person and
+// cross-province filing registration, and the settlement books (State).
 func (s *Service) RegisterAdmin(r *mux.Router) {
 	r.HandleFunc(PathAdminHospitals, s.adminHospital).Methods(http.MethodPost)
 	r.HandleFunc(PathAdminFilings, s.adminFiling).Methods(http.MethodPost)
+	r.HandleFunc(PathAdminPersons, s.adminPerson).Methods(http.MethodPost)
+	r.HandleFunc(PathAdminState, s.adminState).Methods(http.MethodGet)
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {

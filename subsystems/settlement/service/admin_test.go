@@ -16,6 +16,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/node/store/storetest"
 	"github.com/ybfed/ybfed/subsystems/settlement"
 )
 
@@ -105,5 +106,50 @@ func TestCrossProvinceFiling(t *testing.T) {
 	// Temporary filing: 50% − 10 points = 40% of 420.00.
 	if out.Setlinfo.PoolPropSelfpay != fen.Percent(40) || out.Setlinfo.HifpPay != 16800 {
 		t.Errorf("settled %+v", out.Setlinfo)
+	}
+}
+
+// TestAdminPersonAndState: a person registered on the admin API can be
+// settled for, and the state endpoint then shows the settlement in force,
+// balanced books and accumulators that count it; a person of another
+// province is refused.
+func TestAdminPersonAndState(t *testing.T) {
+	n := startNode(t, storetest.Open(t, store.SQLite), Options{Admdvs: "440000"})
+	url := adminServer(t, n.svc)
+	var person settlement.Person
+	mustReadJSON(t, "2207_person.json", &person)
+	person.BaseInfo.PsnNo, person.BaseInfo.Certno = "44000000000000000099", "440301199001011299"
+	for i := range person.Insurance {
+		person.Insurance[i].InsuplcAdmdvs = "440100"
+	}
+	if code, body := postJSON(t, url+PathAdminPersons, person); code != http.StatusNoContent {
+		t.Fatalf("register person: HTTP %d %s", code, body)
+	}
+	other := person
+	other.Insurance = []settlement.Insurance{{Insutype: "310", InsuplcAdmdvs: "110100", PsnInsuStas: "1"}}
+	if code, body := postJSON(t, url+PathAdminPersons, other); code != http.StatusBadRequest || !strings.Contains(body, "not in this node's province") {
+		t.Fatalf("person of another province: HTTP %d %s", code, body)
+	}
+	h := newHospital(t, n, "H44010000123", "440100", settlement.Level3)
+	mdtrt := outpatient(t, h, person.BaseInfo.PsnNo, person.Insurance[0].Insutype, "440100", "CB01", example2207)
+	tot, _, err := feeTotals(context.Background(), n.db, mdtrt, "CB01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ok(t, "2207", "440100", settleData(person.BaseInfo.PsnNo, mdtrt, "CB01", person.Insurance[0].Insutype, "11", tot), nil)
+	resp, err := http.Get(url + PathAdminState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st State
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Admdvs != "440000" || st.Ledger != "ok" || st.Accumulators != "ok" || st.Settled[roleLocal] != 1 || st.Pending != 0 || len(st.Routed) != 0 {
+		t.Errorf("state %+v", st)
+	}
+	if st.Balances[AccountHospital+h.code] >= 0 {
+		t.Errorf("hospital account %s after a settlement", st.Balances[AccountHospital+h.code])
 	}
 }

@@ -78,6 +78,13 @@ func TestLedgerInvariants(t *testing.T) {
 		if err := n.svc.CheckLedger(ctx); err != nil {
 			t.Fatal(err)
 		}
+		st, err := n.svc.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Ledger != "ok" || st.Accumulators != "ok" || st.Settled[roleLocal] != len(settled) {
+			t.Errorf("state: ledger %q, accumulators %q, %d local settled (want %d)", st.Ledger, st.Accumulators, st.Settled[roleLocal], len(settled))
+		}
 		bal, _ := n.svc.Balances(ctx)
 		var fund, acct fen.Fen
 		for _, p := range seeded.Persons {
