@@ -3,6 +3,7 @@ module github.com/ybfed/ybfed
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/chromedp/chromedp v0.23.1
 	github.com/cockroachdb/cockroach-go/v2 v2.4.2
 	github.com/emmansun/gmsm v0.15.5

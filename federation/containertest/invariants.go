@@ -19,11 +19,9 @@ import (
 // wrapping ErrNotServed when the component it checks is not wired into the
 // nodes (the invariant is then reported as skipped).
 //
-// Extension points: settlement invariants (no settlement on one side only,
-// ledgers balance to the fen, accumulators equal settled sums) and a
-// reference-data state hash belong here as further Invariants, reading the
-// nodes' admin endpoints through Federation.GetJSON, or their databases
-// through Federation.Exec (ybnode subcommands) and Postgres.Open.
+// Further invariants read the nodes' admin endpoints through
+// Federation.GetJSON, or their databases through Federation.Exec (ybnode
+// subcommands) and Postgres.Open.
 type Invariant struct {
 	Name  string
 	Check func(ctx context.Context, f *Federation, nodes []*Node) error
@@ -36,6 +34,7 @@ func DefaultInvariants() []Invariant {
 		{Name: "ready", Check: checkReady},
 		{Name: "members", Check: checkMembers},
 		{Name: "refdata", Check: checkRefdata},
+		{Name: "settle", Check: checkSettlement},
 		{Name: "audit", Check: checkAudit},
 	}
 }
@@ -247,7 +246,7 @@ func checkRefdata(ctx context.Context, f *Federation, nodes []*Node) error {
 	leaders, applied, content, hashes := map[string][]string{}, map[string][]string{}, map[string][]string{}, map[string][]string{}
 	for _, n := range nodes {
 		var s refdataStatus
-		if err := f.GetJSON(ctx, n, "/v1/refdata/status", &s); err != nil {
+		if err := f.GetJSON(ctx, n, "/v1/refdata/status?hash=1", &s); err != nil {
 			errs = append(errs, err)
 			continue
 		}
