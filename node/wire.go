@@ -128,6 +128,14 @@ func (d memberDirectory) Lookup(admdvs string) (string, bool) {
 	return "", false
 }
 
+// Known reports whether a node of admdvs has been a member, alive or not.
+func (d memberDirectory) Known(admdvs string) bool {
+	if s := d.mc.Service(); s != nil {
+		return s.Known(admdvs)
+	}
+	return false
+}
+
 // raftMembership keeps the reference-data raft configuration in step with
 // gossip: on the leader, every alive member that is not yet in the raft
 // configuration is added (voter if configured as one, else non-voter).

@@ -144,7 +144,8 @@ var refModel = porcupine.Model{
 // Check verifies that every node's reads of the namespace's version never
 // went back (raft's applied index is not checked: a restarted node replays
 // its log from its last snapshot), and that the publishes and the leader's
-// reads are linearizable. It returns the number of reads and publishes.
+// reads are linearizable; initial is the version before the history began.
+// It returns the number of reads and of reads at the leader.
 func (h *RefHistory) Check(initial uint64) (reads, leaderReads int, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -169,6 +170,31 @@ func (h *RefHistory) Check(initial uint64) (reads, leaderReads int, err error) {
 	case porcupine.Unknown:
 		return reads, leaderReads, fmt.Errorf("linearizability check of %d operations timed out", len(ops))
 	default:
-		return reads, leaderReads, fmt.Errorf("publishes and leader reads of %s are not linearizable (%d operations)", h.ns, len(ops))
+		return reads, leaderReads, fmt.Errorf("publishes and leader reads of %s are not linearizable (%d operations): %s", h.ns, len(ops), staleReads(ops))
 	}
+}
+
+// staleReads names reads that returned a version older than one whose
+// publish had returned before the read began (the usual violation).
+func staleReads(ops []porcupine.Operation) string {
+	var out []string
+	for _, r := range ops {
+		if r.Input != nil {
+			continue
+		}
+		for _, p := range ops {
+			if in, ok := p.Input.(publishOp); ok && p.Return < r.Call && in.version > r.Output.(uint64) {
+				out = append(out, fmt.Sprintf("read at %.3fs by client %d returned %d, publish of %d returned at %.3fs",
+					float64(r.Call)/1e9, r.ClientId, r.Output, in.version, float64(p.Return)/1e9))
+				break
+			}
+		}
+		if len(out) == 3 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "no read older than a finished publish"
+	}
+	return strings.Join(out, "; ")
 }

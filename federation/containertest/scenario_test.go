@@ -68,7 +68,7 @@ type fedRun struct {
 	f *containertest.Federation
 	s *containertest.Seeded
 	// hist records reference-data reads and publishes from enrolment on;
-	// first is the version published at enrolment.
+	// first is the version of refNS before (0: none).
 	hist      *containertest.RefHistory
 	first     uint64
 	version   uint64
@@ -170,11 +170,13 @@ func enrolOverContainerNetwork(t *testing.T, r *fedRun) {
 		t.Fatal(err)
 	}
 	r.version = uint64(time.Now().Unix())
+	if r.first, err = nsVersion(ctx, f, f.National); err != nil {
+		t.Fatal(err)
+	}
 	r.hist = f.WatchRefdata(refNS, 300*time.Millisecond)
 	if _, err := r.publish(ctx, t); err != nil {
 		t.Fatal(err)
 	}
-	r.first = r.version
 	if err := waitVersion(ctx, f, r.version, time.Minute, f.Nodes()...); err != nil {
 		t.Fatal(err)
 	}
@@ -255,6 +257,9 @@ func partitionProvince(t *testing.T, r *fedRun) {
 	if slices.Contains(nets, f.Net) || len(nets) != 1 {
 		t.Fatalf("%s still attached to %v after the partition", cut.Admdvs, nets)
 	}
+	// Visits begun from here on cannot reach across (docker network
+	// disconnect returned).
+	cutDone := time.Now()
 
 	// Detection, bounded: the cut-off node's view, and the others' view.
 	var cutSaw, restSaw time.Duration
@@ -350,7 +355,7 @@ func partitionProvince(t *testing.T, r *fedRun) {
 	var slowest time.Duration
 	answers := map[string]int{}
 	for _, v := range vs {
-		if v.Start.Before(start) {
+		if v.Start.Before(cutDone) {
 			continue
 		}
 		during = append(during, v)

@@ -351,7 +351,7 @@ type callResult struct {
 
 // errRetry marks a failure after which a hospital may repeat the call
 // with the same msgid: nothing was settled.
-var errRetry = errors.New("nothing settled; repeatable with the same msgid")
+var errRetry = errors.New("repeatable")
 
 // do sends one signed transaction, repeating it with the same msgid on a
 // transport error or a "retry with the same msgid" answer for up to the
@@ -384,7 +384,7 @@ func (c hospitalCall) do(infno, msgid string, input, out any) callResult {
 func (c hospitalCall) once(infno, msgid string, input, out any) error {
 	addr := c.n.HospitalAddr()
 	if addr == "" {
-		return fmt.Errorf("%s hospital port not published (node stopped): %w", c.n.Admdvs, errRetry)
+		return fmt.Errorf("%s hospital port not published (node stopped) (%w)", c.n.Admdvs, errRetry)
 	}
 	in, err := json.Marshal(input)
 	if err != nil {
@@ -410,21 +410,21 @@ func (c hospitalCall) once(infno, msgid string, input, out any) error {
 	hr.Header.Set(service.HeaderSignature, sig)
 	resp, err := c.t.hc.Do(hr)
 	if err != nil {
-		return fmt.Errorf("%s: %v: %w", infno, err, errRetry)
+		return fmt.Errorf("%s: %v (%w)", infno, err, errRetry)
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if err != nil {
-		return fmt.Errorf("%s: %v: %w", infno, err, errRetry)
+		return fmt.Errorf("%s: %v (%w)", infno, err, errRetry)
 	}
 	var r settlement.Response
 	if err := json.Unmarshal(raw, &r); err != nil {
 		// A node shutting down may answer before the API does.
-		return fmt.Errorf("%s: HTTP %d: %.200s: %w", infno, resp.StatusCode, raw, errRetry)
+		return fmt.Errorf("%s: HTTP %d: %.200s (%w)", infno, resp.StatusCode, raw, errRetry)
 	}
 	if r.Infcode != 0 {
 		if strings.Contains(r.ErrMsg, "with the same msgid") {
-			return fmt.Errorf("%s infcode %d: %s: %w", infno, r.Infcode, r.ErrMsg, errRetry)
+			return fmt.Errorf("%s infcode %d: %s (%w)", infno, r.Infcode, r.ErrMsg, errRetry)
 		}
 		return fmt.Errorf("%s infcode %d: %s", infno, r.Infcode, r.ErrMsg)
 	}

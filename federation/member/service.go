@@ -629,6 +629,20 @@ func (s *Service) Lookup(admdvs string) (string, bool) {
 	return a, ok
 }
 
+// Known reports whether a node of the center admdvs has been a member
+// since this node started, alive or not: a center down for a restart is
+// still part of the federation, only unreachable for now.
+func (s *Service) Known(admdvs string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.members {
+		if m.Meta.Admdvs == admdvs {
+			return true
+		}
+	}
+	return false
+}
+
 // Routes returns a copy of the routing table (admdvs → API address).
 func (s *Service) Routes() map[string]string {
 	r := *s.routes.Load()

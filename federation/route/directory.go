@@ -14,6 +14,15 @@ type Directory interface {
 	Lookup(admdvs string) (internodeAddr string, ok bool)
 }
 
+// KnownDirectory is a Directory that also remembers centers whose nodes
+// are all down: the hub answers "unreachable, retry with the same msgid"
+// for those instead of refusing the insured place as unknown.
+type KnownDirectory interface {
+	Directory
+	// Known reports whether admdvs has had a node in the federation.
+	Known(admdvs string) bool
+}
+
 // StaticDirectory is a fixed Directory, for tests and small setups.
 type StaticDirectory struct {
 	mu    sync.RWMutex

@@ -160,6 +160,16 @@ func (h *Hub) insured(req *Request) (string, string, bool) {
 	return p, addr, ok
 }
 
+// noRoute answers a request for an insured place with no live node: a
+// center known to the federation (all its nodes down for now) is
+// unavailable and the request may be repeated; any other is refused.
+func (h *Hub) noRoute(prov string, req *Request) *Reply {
+	if k, ok := h.dir.(KnownDirectory); ok && k.Known(prov) {
+		return unavailable("insured place %s has no node alive: nothing was settled; retry later with the same msgid", prov)
+	}
+	return &Reply{Code: settlement.EINVALID, ErrMsg: fmt.Sprintf("insuplc_admdvs: no federation node serves %s", req.Insuplc)}
+}
+
 func unavailable(format string, args ...any) *Reply {
 	return &Reply{Code: EUNAVAILABLE, ErrMsg: fmt.Sprintf(format, args...)}
 }
@@ -168,7 +178,7 @@ func unavailable(format string, args ...any) *Reply {
 func (h *Hub) relay(ctx context.Context, req *Request) *Reply {
 	prov, addr, ok := h.insured(req)
 	if !ok {
-		return &Reply{Code: settlement.EINVALID, ErrMsg: fmt.Sprintf("insuplc_admdvs: no federation node serves %s", req.Insuplc)}
+		return h.noRoute(prov, req)
 	}
 	fctx, cancel := deadlineCtx(ctx, req, h.timeout)
 	defer cancel()
@@ -224,7 +234,7 @@ func reversedReply(msgid string) *Reply {
 func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 	prov, addr, ok := h.insured(req)
 	if !ok {
-		return &Reply{Code: settlement.EINVALID, ErrMsg: fmt.Sprintf("insuplc_admdvs: no federation node serves %s", req.Insuplc)}, nil
+		return h.noRoute(prov, req), nil
 	}
 	// A repeat returns the stored reply; a reversed msgid is refused. No
 	// row is written before forwarding: a reversal that arrives meanwhile

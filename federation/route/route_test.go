@@ -161,3 +161,36 @@ func TestRequestValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+type knownDir struct {
+	*StaticDirectory
+	known map[string]bool
+}
+
+func (d knownDir) Known(admdvs string) bool { return d.known[admdvs] }
+
+// TestHubNoRoute: an insured place with no live node is "unavailable,
+// retry with the same msgid" when the directory knows it as a member
+// (its nodes down for a restart), and refused as unknown otherwise.
+func TestHubNoRoute(t *testing.T) {
+	req := settleReq("110105", "310100")
+	for _, tc := range []struct {
+		name string
+		dir  Directory
+		code string
+	}{
+		{"directory without memory", NewStaticDirectory(nil), settlement.EINVALID},
+		{"known center, no node alive", knownDir{NewStaticDirectory(nil), map[string]bool{"310000": true}}, EUNAVAILABLE},
+		{"unknown center", knownDir{NewStaticDirectory(nil), map[string]bool{"440000": true}}, settlement.EINVALID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := (&Hub{dir: tc.dir}).noRoute("310000", req)
+			if r.Code != tc.code {
+				t.Fatalf("code %q (%s), want %q", r.Code, r.ErrMsg, tc.code)
+			}
+			if tc.code == EUNAVAILABLE && !strings.Contains(r.ErrMsg, "retry later with the same msgid") {
+				t.Errorf("err_msg %q does not tell the hospital to repeat", r.ErrMsg)
+			}
+		})
+	}
+}
