@@ -616,10 +616,10 @@ func hubCrash(t *testing.T, r *fedRun) {
 	ctx := ctxFor(t, 6*time.Minute)
 	tr := f.StartTraffic(r.s, containertest.TrafficOptions{Seed: 6, RoutedShare: 0.8, Retry: 2 * time.Minute})
 	time.Sleep(3 * time.Second)
-	t0 := time.Now()
 	if err := f.KillNode(ctx, f.National); err != nil {
 		t.Fatal(err)
 	}
+	t0 := time.Now() // docker kill returned: the hub is gone
 	time.Sleep(5 * time.Second)
 	t1 := time.Now()
 	if err := f.StartNode(ctx, f.National); err != nil {
