@@ -2,7 +2,6 @@ package containertest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
@@ -37,7 +36,8 @@ func province(code string) string { return settlement.Province(code) }
 // sides).
 func checkSettlement(ctx context.Context, f *Federation, nodes []*Node) error {
 	if len(nodes) != len(f.Nodes()) {
-		return errors.New("settlement books are compared only when every node is up and connected")
+		// Books are compared across all three sides only.
+		return fmt.Errorf("%w: settlement books are compared only when every node is up and connected", ErrNotServed)
 	}
 	hub, err := f.HubState(ctx)
 	if err != nil {
