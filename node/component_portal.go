@@ -13,7 +13,9 @@ import (
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/node/console"
 	"github.com/ybfed/ybfed/subsystems/internalcontrol"
+	"github.com/ybfed/ybfed/subsystems/monitoring"
 	"github.com/ybfed/ybfed/subsystems/portal"
+	"github.com/ybfed/ybfed/subsystems/reporting"
 	"github.com/ybfed/ybfed/subsystems/supervision"
 )
 
@@ -47,12 +49,11 @@ func (n *Node) connectPortal(cs []Component, cc *ConsoleComponent) {
 	})
 }
 
-// connectPortalMessaging lets the portal sign its messages with the
-// node's key and deliver them over GM TLS to the internode listener the
-// membership names.
+// connectPortalMessaging lets the portal and upward reporting sign what
+// they send with the node's key and deliver it over GM TLS to the
+// internode listener the membership names.
 func connectPortalMessaging(cs []Component, m *link.Material, dir interface{ Lookup(string) (string, bool) }) error {
-	p := portalOf(cs)
-	if p == nil || m == nil {
+	if m == nil {
 		return nil
 	}
 	sg, err := envelope.NewSigner(m.SignKey, m.Sign, true)
@@ -63,26 +64,48 @@ func connectPortalMessaging(cs []Component, m *link.Material, dir interface{ Loo
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
 	}
-	c := &PortalCourier{Dir: dir}
+	for _, c := range cs {
+		sc, ok := c.(*SubsystemComponent)
+		if !ok {
+			continue
+		}
+		switch s := sc.Subsystem().(type) {
+		case *portal.Service:
+			s.SetMessaging(newCourier(dir, portal.PathInbox, m), sg, v)
+		case *reporting.Service:
+			s.SetTransport(newCourier(dir, reporting.PathInbox, m), sg, v)
+		}
+	}
+	return nil
+}
+
+// newCourier returns a courier posting to path over its own GM TLS client
+// that only dials addresses the directory named.
+func newCourier(dir interface{ Lookup(string) (string, bool) }, path string, m *link.Material) *PortalCourier {
+	c := &PortalCourier{Dir: dir, Path: path}
 	c.client = link.NewHTTPClient(m, func(addr string) string {
 		if v, ok := c.expect.Load(addr); ok {
 			return v.(string)
 		}
 		return "\x00unknown" // only addresses looked up are dialled
 	})
-	p.SetMessaging(c, sg, v)
-	return nil
+	return c
 }
 
-// PortalCourier delivers portal messages to the internode inbox of the
-// node the directory names for an admdvs, over GM TLS.
+// PortalCourier delivers signed envelopes (portal messages, reporting
+// submissions) to the internode route Path of the node the directory
+// names for an admdvs, over GM TLS.
 type PortalCourier struct {
 	Dir    interface{ Lookup(string) (string, bool) }
+	Path   string
 	client *link.HTTPClient
 	expect sync.Map // addr -> admdvs the server there must have
 }
 
-var _ portal.Courier = (*PortalCourier)(nil)
+var (
+	_ portal.Courier    = (*PortalCourier)(nil)
+	_ reporting.Courier = (*PortalCourier)(nil)
+)
 
 // Deliver posts env to admdvs's inbox; anything but 200 is an error.
 func (c *PortalCourier) Deliver(ctx context.Context, admdvs string, env []byte) error {
@@ -91,7 +114,7 @@ func (c *PortalCourier) Deliver(ctx context.Context, admdvs string, env []byte) 
 		return fmt.Errorf("portal: no alive member %s", admdvs)
 	}
 	c.expect.Store(addr, admdvs)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+portal.PathInbox, bytes.NewReader(env))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+c.Path, bytes.NewReader(env))
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
 	}
@@ -106,6 +129,27 @@ func (c *PortalCourier) Deliver(ctx context.Context, admdvs string, env []byte) 
 		return fmt.Errorf("portal: %s answered HTTP %d: %s", admdvs, resp.StatusCode, bytes.TrimSpace(b))
 	}
 	return nil
+}
+
+// MonitoringSink hands the daily key indicators the provinces report to
+// operation monitoring, which computes its KPIs from them; figures that
+// are not monitoring metrics stay in the reporting store only.
+type MonitoringSink struct{ Monitoring *monitoring.Service }
+
+var _ reporting.Sink = MonitoringSink{}
+
+// Daily ingests a province's figures of date.
+func (m MonitoringSink) Daily(ctx context.Context, admdvs, date string, figures map[string]int64) error {
+	var xs []monitoring.Sample
+	for k, v := range figures {
+		if monitoring.IsMetric(k) {
+			xs = append(xs, monitoring.Sample{Province: admdvs, Date: date, Metric: k, Value: v})
+		}
+	}
+	if len(xs) == 0 {
+		return nil
+	}
+	return m.Monitoring.Ingest(ctx, xs)
 }
 
 // ConsoleSessions is the portal's single sign-on over the console's login.

@@ -201,6 +201,26 @@ func TestPortalSingleSignOn(t *testing.T) {
 	if code, file := gb.do("GET", "/portal/messages/in/"+sent.ID+"/file", "", ""); code != 200 || file != "week,n\n48,123\n" {
 		t.Fatalf("file at Guangdong: %d %q", code, file)
 	}
+	// Upward reporting: Guangdong's daily indicators reach the national
+	// node, which shows them on time and computes monitoring KPIs.
+	day := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02") // due tomorrow noon: on time
+	if code, body := gb.do("POST", "/reporting/v1/submissions", "application/json",
+		`{"kind":"daily","period":"`+day+`","figures":{"settle_count":420,"settle_amount":9876500,"xprov_count":40,"xprov_direct":38}}`); code != 200 {
+		t.Fatalf("daily submission: %d %s", code, body)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, body = nb.do("GET", "/reporting/v1/status?kind=daily&from="+day+"&to="+day, "", "")
+		if strings.Contains(body, `{"admdvs":"440000","period":"`+day+`","state":"on_time","revision":1}`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			_, out := gb.do("GET", "/reporting/v1/outbox", "", "")
+			t.Fatalf("daily submission not at the national node: %s; outbox %s", body, out)
+		}
+	}
+	if _, body := nb.do("GET", "/monitoring/v1/kpis?date="+day, "", ""); !strings.Contains(body, `"settle_count":420`) || !strings.Contains(body, `"direct_rate_bp":9500`) {
+		t.Fatalf("national KPIs from the report: %s", body)
+	}
 	if code, _ := gb.do("POST", "/logout", "application/x-www-form-urlencoded", "csrf="+gb.csrf); code != http.StatusSeeOther {
 		t.Fatalf("logout: %d", code)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/ybfed/ybfed/subsystems/payment"
 	"github.com/ybfed/ybfed/subsystems/portal"
 	"github.com/ybfed/ybfed/subsystems/publicservice"
+	"github.com/ybfed/ybfed/subsystems/reporting"
 	"github.com/ybfed/ybfed/subsystems/reports"
 	"github.com/ybfed/ybfed/subsystems/settlement/service"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
@@ -163,6 +164,8 @@ type Business struct {
 	Reports         *reports.Service
 	// Portal is the unified internal portal over all of them.
 	Portal *portal.Service
+	// Reporting carries the provinces' daily and weekly submissions up.
+	Reporting *reporting.Service
 }
 
 // NewBusiness builds the subsystems and loads the reference data named in o.
@@ -190,6 +193,7 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 		po.Audit = portalAudit{o.Audit}
 	}
 	b.Portal = portal.New(po)
+	b.Reporting = reporting.New(reporting.Options{Sink: MonitoringSink{b.Monitoring}})
 	load := func(path string, fn func(*os.File) error) error {
 		if path == "" {
 			return nil
@@ -248,6 +252,7 @@ func (b *Business) Components() []Component {
 		NewSubsystemComponent(b.Fund),
 		NewSubsystemComponent(b.Reports),
 	}
+	cs = append(cs, NewSubsystemComponent(b.Reporting).WithInternode(b.Reporting.RegisterInternode))
 	// The portal's single sign-on covers every subsystem's API.
 	for _, c := range cs {
 		b.Portal.AddSubsystem(c.(*SubsystemComponent).Subsystem().Descriptor())

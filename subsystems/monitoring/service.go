@@ -57,6 +57,9 @@ var metrics = map[string]bool{
 	MetricFundIncome: true, MetricFundExpense: true, MetricFundBalance: true, MetricRespP95: true, MetricEnrolled: true,
 }
 
+// IsMetric reports whether name is a daily metric monitoring keeps.
+func IsMetric(name string) bool { return metrics[name] }
+
 // Sample is one reported daily value.
 type Sample struct {
 	Province string `json:"province"`

@@ -1,0 +1,128 @@
+package reporting
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ybfed/ybfed/crypto/envelope"
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/subsystems/subsystem"
+)
+
+// Name is the subsystem's name.
+const Name = "reporting"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Errors callers branch on.
+var (
+	ErrBadInput     = errors.New("reporting: bad input")
+	ErrForbidden    = errors.New("reporting: forbidden")
+	ErrNotConnected = errors.New("reporting: no internode link")
+	ErrStale        = errors.New("reporting: older revision than stored")
+)
+
+func bad(field, format string, args ...any) error {
+	return subsystem.BadField(Name, ErrBadInput, field, format, args...)
+}
+
+// Courier carries an encoded envelope to the internode API of the node
+// of admdvs (POST PathInbox).
+type Courier interface {
+	Deliver(ctx context.Context, admdvs string, env []byte) error
+}
+
+// Signer signs submissions (an *envelope.Signer).
+type Signer interface {
+	Sign(typ string, payload []byte) (*envelope.Envelope, error)
+}
+
+// Verifier checks them at the national node (an *envelope.Verifier).
+type Verifier interface {
+	VerifyBytes(b []byte, expectAdmdvs string) (*envelope.Envelope, envelope.Verified, error)
+}
+
+// Sink receives the figures of accepted daily submissions (operation
+// monitoring's ingest), keyed by metric.
+type Sink interface {
+	Daily(ctx context.Context, admdvs, date string, figures map[string]int64) error
+}
+
+// Options are the subsystem's seams.
+type Options struct {
+	Courier  Courier
+	Signer   Signer
+	Verifier Verifier
+	Sink     Sink
+	// RetryEvery is how often unacknowledged submissions are resent
+	// (default 10 s).
+	RetryEvery time.Duration
+	Now        func() time.Time
+}
+
+// Service is the reporting subsystem of a node.
+type Service struct {
+	opts   Options
+	db     *store.DB
+	log    *slog.Logger
+	admdvs string
+	loop   subsystem.Loop
+	sendMu sync.Mutex
+}
+
+var _ subsystem.Subsystem = (*Service)(nil)
+
+// New returns the subsystem.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RetryEvery <= 0 {
+		o.RetryEvery = 10 * time.Second
+	}
+	return &Service{opts: o, log: slog.New(slog.DiscardHandler)}
+}
+
+// SetTransport sets how submissions travel (before Start).
+func (s *Service) SetTransport(c Courier, sg Signer, v Verifier) {
+	s.opts.Courier, s.opts.Signer, s.opts.Verifier = c, sg, v
+}
+
+// Descriptor describes the subsystem.
+func (s *Service) Descriptor() subsystem.Descriptor {
+	return subsystem.Descriptor{
+		Name: Name, Title: "医保业务基础上报",
+		Permissions: []subsystem.Permission{
+			{Code: "reporting.submit", Title: "上报周统计和日关键指标"},
+			{Code: "reporting.read", Title: "查看上报情况"},
+		},
+		Migrations: subsystem.Migrations(migrationFiles),
+	}
+}
+
+// Start registers the routes and starts resending unacknowledged
+// submissions.
+func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
+	if env.DB == nil {
+		return errors.New("reporting: no database")
+	}
+	s.db, s.log, s.admdvs = env.DB, env.Logger(), env.Admdvs
+	s.routes(env)
+	s.loop.Start(ctx, s.opts.RetryEvery, func(ctx context.Context) {
+		if _, err := s.Resend(ctx); err != nil {
+			s.log.Warn("reporting resend", "err", err)
+		}
+	})
+	return nil
+}
+
+// Ready is nil once started.
+func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
+
+// Stop ends the resend loop.
+func (s *Service) Stop(context.Context) error { s.loop.Stop(); return nil }
