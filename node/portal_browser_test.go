@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,31 +17,10 @@ import (
 
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/federation/member"
+	"github.com/ybfed/ybfed/internal/browsertest"
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/console"
 )
-
-// chromium returns a Chromium to drive: $YBFED_CHROME, one on PATH, or
-// (with YBFED_REQUIRE_BROWSER=1) the one scripts/ensure-browser installs.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("YBFED_CHROME"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("YBFED_REQUIRE_BROWSER") != "1" {
-		t.Skip("no headless Chromium found: set YBFED_CHROME or run scripts/ensure-browser (YBFED_REQUIRE_BROWSER=1 makes this a failure)")
-	}
-	out, err := exec.Command("../scripts/ensure-browser").Output()
-	if err != nil {
-		t.Fatalf("YBFED_REQUIRE_BROWSER=1 and scripts/ensure-browser failed: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // logBuffer keeps what a node logs, to read the one-time codes the public
 // service prints there.
@@ -77,7 +55,7 @@ func (l *logBuffer) lastCode() string {
 // sees their status, files a cross-province filing (2501) and sees it
 // listed.
 func TestPortalAndPublicServiceInBrowser(t *testing.T) {
-	chrome := chromium(t)
+	chrome := browsertest.Chromium(t, "../scripts/ensure-browser")
 	authority, err := ca.Init(t.TempDir(), []byte("pass"), ca.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,36 +15,12 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/federation/centers"
+	"github.com/ybfed/ybfed/internal/browsertest"
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/console"
 	"github.com/ybfed/ybfed/node/demo"
 	"github.com/ybfed/ybfed/subsystems/settlement"
 )
-
-// findBrowser returns a Chromium to drive: $YBFED_CHROME, one on PATH, or
-// (with YBFED_REQUIRE_BROWSER=1) the one scripts/ensure-browser installs.
-func findBrowser(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("YBFED_CHROME"); p != "" {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Fatalf("YBFED_CHROME=%s: %v", p, err)
-		}
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("YBFED_REQUIRE_BROWSER") != "1" {
-		t.Skip("no headless Chromium found: set YBFED_CHROME or run scripts/ensure-browser (YBFED_REQUIRE_BROWSER=1 makes this a failure)")
-	}
-	out, err := exec.Command("../../scripts/ensure-browser").Output()
-	if err != nil {
-		t.Fatalf("YBFED_REQUIRE_BROWSER=1 and scripts/ensure-browser failed: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // outputDir is where screenshots go: $YBFED_TEST_OUTPUT/console when set,
 // else a temporary directory of the test.
@@ -65,7 +40,7 @@ func outputDir(t *testing.T) string {
 // open every page, then stop one node and watch its row turn red through
 // the grid's partial refresh.
 func TestBrowser(t *testing.T) {
-	chrome := findBrowser(t)
+	chrome := browsertest.Chromium(t, "../../scripts/ensure-browser")
 	out := outputDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
