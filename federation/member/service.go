@@ -131,6 +131,10 @@ type Service struct {
 
 	tr *Transport
 	ml *memberlist.Memberlist
+	// selfAddr is the gossip address memberlist advertises for this node,
+	// read once at start: memberlist's UpdateNode rewrites the local node's
+	// fields, so reading them later races with it.
+	selfAddr string
 
 	metaMu  sync.Mutex
 	meta    []byte
@@ -303,6 +307,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("member: start gossip: %w", err)
 	}
 	s.ml = ml
+	s.selfAddr = ml.LocalNode().Address()
 	s.log.Info("gossip started", "name", s.name, "addr", tr.Addr().String(), "key_id", s.ring.Primary().String())
 	s.wg.Add(3)
 	go s.dispatch()
@@ -372,10 +377,7 @@ func (s *Service) candidates() []string {
 	all := append(slices.Clone(s.cfg.Seeds), s.extra...)
 	s.mu.Unlock()
 	all = append(all, s.loadPeers()...)
-	self := ""
-	if s.ml != nil {
-		self = s.ml.LocalNode().Address()
-	}
+	self := s.selfAddr
 	var out []string
 	for _, c := range all {
 		addr := c
