@@ -188,6 +188,13 @@ func (c *SettlementComponent) Stop(ctx context.Context) error {
 	return nil
 }
 
+// PIIKeyring loads the PII keys of the node whose data directory is
+// dataDir, as the running node does (commands that write personal data
+// into a node's database, such as `ybnode seed`, need them).
+func PIIKeyring(dataDir string) (*pii.Keyring, error) {
+	return piiKeyring(filepath.Join(dataDir, "pii.keys"))
+}
+
 // piiKeyring loads the node's PII keys (SM4 field key and blind-index key,
 // hex on two lines), creating them (0600) on first use.
 func piiKeyring(path string) (*pii.Keyring, error) {

@@ -64,7 +64,7 @@ machine.`,
 	root.AddCommand(caCmd())
 	root.AddCommand(auditCmd())
 	root.AddCommand(refCmd(), catalogCmd())
-	root.AddCommand(consoleCmd())
+	root.AddCommand(consoleCmd(), seedCmd())
 	root.AddCommand(clearingCmd())
 	root.AddCommand(benchCmd())
 	root.AddCommand(membersCmd(), federationCmd())
