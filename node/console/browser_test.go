@@ -233,7 +233,10 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("row of stopped %s did not turn red: %v (classes %v)", victim, err, rowClasses())
 	}
 	t.Logf("stopped node shown down after %s", time.Since(stopped).Round(10*time.Millisecond))
-	why, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#tbl-centers tbody tr:nth-child(3) td:last-child")))
+	// Read in one evaluation: the partial refresh replaces the table body,
+	// so a node id looked up first can be gone by the time it is read.
+	why, err := chromedp.Run(bctx, chromedp.Evaluate[string](
+		`document.querySelector('#tbl-centers tbody tr:nth-child(3) td:last-child').textContent.trim()`))
 	if err != nil || why == "" {
 		t.Fatalf("no reason shown for the stopped node: %q %v", why, err)
 	}
