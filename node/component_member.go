@@ -22,8 +22,11 @@ type memberComponent struct {
 	// raftAddr, when set, gives the bound reference-data raft address to
 	// announce (listen.raft may say port 0).
 	raftAddr func() string
-	svc      *member.Service
-	log      *slog.Logger
+	// refFormat, when set, gives the reference-data entry format to
+	// announce.
+	refFormat func() uint8
+	svc       *member.Service
+	log       *slog.Logger
 }
 
 var _ Component = (*memberComponent)(nil)
@@ -62,12 +65,16 @@ func (c *memberComponent) Start(ctx context.Context, h *Host) error {
 	if h.Node != nil && h.Node.Addr(Internode) != "" {
 		internode = h.Node.Addr(Internode)
 	}
+	var refFormat uint8
+	if c.refFormat != nil {
+		refFormat = c.refFormat()
+	}
 	svc, err := member.New(member.Config{
 		DisplayName: cfg.Node.Name, Version: version.Get().Version,
 		BindAddr: cfg.Listen.Gossip, Advertise: cfg.Advertise,
 		APIAddr: advertised(cfg.Advertise, internode), RaftAddr: c.raft(cfg.Advertise, cfg.Listen.Raft),
 		Seeds: cfg.Federation.Seeds, DataDir: cfg.DataDir, Material: c.mat,
-		AppliedIndex: c.applied, Log: h.Log,
+		AppliedIndex: c.applied, Log: h.Log, RefFormat: refFormat,
 	})
 	if err != nil {
 		return err

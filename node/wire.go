@@ -8,6 +8,7 @@ import (
 
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/federation/member"
+	"github.com/ybfed/ybfed/federation/refdata"
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/console"
@@ -63,6 +64,12 @@ func wireComponents(n *Node) ([]Component, error) {
 			return r.Addr()
 		}
 		return ""
+	}
+	mc.refFormat = func() uint8 {
+		if r := rd.Replicator(); r != nil {
+			return uint8(r.EntryFormat())
+		}
+		return 0
 	}
 	sc := NewSettlementComponent(n.material, memberDirectory{mc})
 	sc.PreCheck = n.parts.Business.preCheck()
@@ -137,9 +144,11 @@ func (d memberDirectory) Known(admdvs string) bool {
 }
 
 // raftMembership keeps the reference-data raft configuration in step with
-// gossip: on the leader, every alive member that is not yet in the raft
-// configuration is added (voter if configured as one, else non-voter).
-// Members that die stay in the configuration; they catch up when back.
+// gossip: every node learns the entry format each member reads (so a
+// leader writes only formats all of them read), and on the leader every
+// alive member that is not yet in the raft configuration is added (voter
+// if configured as one, else non-voter). Members that die stay in the
+// configuration; they catch up when back.
 type raftMembership struct {
 	rd   *refdataComponent
 	mc   *memberComponent
@@ -178,14 +187,23 @@ func (c *raftMembership) reconcile(log interface {
 }) {
 	r := c.rd.Replicator()
 	svc := c.mc.Service()
-	if r == nil || svc == nil || r.Status().State != "Leader" {
+	if r == nil || svc == nil {
+		return
+	}
+	members := svc.Members()
+	for _, m := range members {
+		if m.Meta.Admdvs != "" {
+			r.SetMemberFormat(m.Meta.Admdvs, refdata.EntryFormat(m.Meta.RefFormat))
+		}
+	}
+	if r.Status().State != "Leader" {
 		return
 	}
 	have, err := r.Members()
 	if err != nil {
 		return
 	}
-	for _, m := range svc.Members() {
+	for _, m := range members {
 		if m.State != member.StateAlive || m.Meta.Raft == "" || m.Meta.Admdvs == "" {
 			continue
 		}

@@ -31,6 +31,10 @@ type Meta struct {
 	// Leaving is set while the node leaves on purpose, so peers record
 	// it as left rather than dead.
 	Leaving bool `json:"leaving,omitempty"`
+	// RefFormat is the newest reference-data raft entry format the node
+	// reads (0: a release from before it was announced). A trailing
+	// field: older releases ignore it.
+	RefFormat uint8 `json:"ref_format,omitempty"`
 }
 
 const (
@@ -60,7 +64,7 @@ func (m Meta) Encode(limit int) ([]byte, error) {
 			b = binary.AppendUvarint(b, uint64(len(s)))
 			b = append(b, s...)
 		}
-		return b
+		return append(b, m.RefFormat)
 	}
 	b := enc(m.Name)
 	if len(b) <= limit {
@@ -99,6 +103,9 @@ func DecodeMeta(b []byte) (Meta, error) {
 		}
 		*dst = string(b[n : n+int(l)])
 		b = b[n+int(l):]
+	}
+	if len(b) > 0 {
+		m.RefFormat = b[0]
 	}
 	return m, nil
 }

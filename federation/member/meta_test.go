@@ -13,7 +13,7 @@ func TestMetaRoundTrip(t *testing.T) {
 	}{
 		{"empty", Meta{}},
 		{"province", Meta{Admdvs: "440000", Name: "广东省医疗保障局", Role: "province", Version: "1.2.3",
-			API: "ybnode-440000.ybfed.internal:9401", Raft: "ybnode-440000.ybfed.internal:9402", Applied: 1 << 40, Ready: true}},
+			API: "ybnode-440000.ybfed.internal:9401", Raft: "ybnode-440000.ybfed.internal:9402", Applied: 1 << 40, Ready: true, RefFormat: 2}},
 		{"leaving", Meta{Admdvs: "100000", Role: "national", Leaving: true}},
 	}
 	for _, c := range cases {
@@ -30,6 +30,13 @@ func TestMetaRoundTrip(t *testing.T) {
 			got, err = DecodeMeta(append(b, 1, 2, 3))
 			if err != nil || got != c.m {
 				t.Fatalf("with trailing bytes: %+v %v", got, err)
+			}
+			// Metadata of a release without RefFormat decodes with 0.
+			old := c.m
+			old.RefFormat = 0
+			got, err = DecodeMeta(b[:len(b)-1])
+			if err != nil || got != old {
+				t.Fatalf("without the ref format: %+v %v", got, err)
 			}
 		})
 	}

@@ -90,6 +90,9 @@ type Config struct {
 	Advertise string
 	// APIAddr and RaftAddr are announced in the metadata.
 	APIAddr, RaftAddr string
+	// RefFormat is announced in the metadata: the newest reference-data
+	// entry format this node reads.
+	RefFormat uint8
 	// Seeds are gossip addresses to join through (host:port).
 	Seeds []string
 	// DataDir keeps the keyring and the last known peers.
@@ -493,7 +496,8 @@ func (s *Service) maintain() {
 // refreshMeta recomputes this node's metadata; true when it changed.
 func (s *Service) refreshMeta() bool {
 	m := Meta{Admdvs: s.self.Admdvs, Name: s.cfg.DisplayName, Role: string(s.self.Role), Version: s.cfg.Version,
-		API: s.cfg.APIAddr, Raft: s.cfg.RaftAddr, Ready: s.joined.Load(), Leaving: s.leaving.Load()}
+		API: s.cfg.APIAddr, Raft: s.cfg.RaftAddr, Ready: s.joined.Load(), Leaving: s.leaving.Load(),
+		RefFormat: s.cfg.RefFormat}
 	if s.cfg.AppliedIndex != nil {
 		m.Applied = s.cfg.AppliedIndex()
 	}

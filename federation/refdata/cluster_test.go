@@ -215,6 +215,13 @@ func (c *cluster) joinAll() {
 	c.t.Helper()
 	eventually(c.t, "all members joined", func() error {
 		l := c.leader()
+		// Every node learns the entry format each member reads, as the
+		// node does from gossip metadata.
+		for _, x := range c.running() {
+			for _, n := range c.running() {
+				x.r.SetMemberFormat(n.id, n.r.EntryFormat())
+			}
+		}
 		for _, n := range c.running() {
 			if n == l {
 				continue

@@ -19,7 +19,8 @@ type fsm struct {
 	store *Store
 	trust *Trust
 	log   *slog.Logger
-	tmp   string // directory for snapshot files
+	tmp   string      // directory for snapshot files
+	reads EntryFormat // newest entry format this node reads
 
 	applied  atomic.Uint64
 	restores atomic.Int64 // snapshots restored, for tests and metrics
@@ -35,8 +36,8 @@ var _ raft.ConfigurationStore = (*fsm)(nil)
 // data but count as applied for WaitApplied and the lag.
 func (f *fsm) StoreConfiguration(index uint64, _ raft.Configuration) { f.advance(index) }
 
-func newFSM(ctx context.Context, s *Store, t *Trust, log *slog.Logger, tmp string) (*fsm, error) {
-	f := &fsm{store: s, trust: t, log: log, tmp: tmp, notify: make(chan struct{})}
+func newFSM(ctx context.Context, s *Store, t *Trust, log *slog.Logger, tmp string, reads EntryFormat) (*fsm, error) {
+	f := &fsm{store: s, trust: t, log: log, tmp: tmp, reads: reads, notify: make(chan struct{})}
 	idx, err := s.AppliedIndex(ctx)
 	if err != nil {
 		return nil, err
@@ -71,6 +72,16 @@ func (f *fsm) Apply(l *raft.Log) any {
 	}
 	if errp := f.broken.Load(); errp != nil {
 		return fmt.Errorf("refdata: state machine stopped: %w", *errp)
+	}
+	if l.Index > f.applied.Load() {
+		if err := checkFormat(l.Index, l.Data, f.reads); err != nil {
+			// Written by a newer leader: applying or rejecting it would
+			// both leave this node unlike the others. Stop; after an
+			// upgrade the node replays from its stored applied index.
+			f.log.Error("state machine stopped: entry format not readable", "index", l.Index, "err", err)
+			f.broken.Store(&err)
+			return err
+		}
 	}
 	var (
 		res Result

@@ -69,6 +69,10 @@ type Config struct {
 	// sharing one disk (the single-machine demo): a crash may lose the tail
 	// of the log, which the node then fetches again from the leader.
 	NoSync bool
+	// EntryFormat is the newest log entry format this node reads and
+	// advertises (0 means LatestFormat). Only tests and a deliberate
+	// downgrade set it lower.
+	EntryFormat EntryFormat
 }
 
 // Replicator is one node's member of the reference-data raft group.
@@ -85,6 +89,9 @@ type Replicator struct {
 
 	mu    sync.Mutex
 	known map[string]string // members seen through Join: id -> raft address
+	// formats are the entry formats members advertise (gossip metadata);
+	// a member not in it is taken to read only FormatPlain.
+	formats map[string]EntryFormat
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -124,6 +131,12 @@ func Open(ctx context.Context, cfg Config) (r *Replicator, err error) {
 	if cfg.ApplyTimeout <= 0 {
 		cfg.ApplyTimeout = 30 * time.Second
 	}
+	if cfg.EntryFormat == 0 {
+		cfg.EntryFormat = LatestFormat
+	}
+	if cfg.EntryFormat > LatestFormat {
+		return nil, fmt.Errorf("refdata: entry format %s is newer than this build's %s", cfg.EntryFormat, LatestFormat)
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -143,7 +156,7 @@ func Open(ctx context.Context, cfg Config) (r *Replicator, err error) {
 	if cfg.OnRevoke != nil {
 		st.OnRevoke(cfg.OnRevoke)
 	}
-	r = &Replicator{cfg: cfg, log: log, store: st, voters: map[string]bool{}, known: map[string]string{}}
+	r = &Replicator{cfg: cfg, log: log, store: st, voters: map[string]bool{}, known: map[string]string{}, formats: map[string]EntryFormat{}}
 	for _, v := range cfg.Voters {
 		r.voters[v] = true
 	}
@@ -159,7 +172,7 @@ func Open(ctx context.Context, cfg Config) (r *Replicator, err error) {
 			opened.Close()
 		}
 	}()
-	if r.fsm, err = newFSM(ctx, st, trust, log, snapshotTmp(cfg.Dir)); err != nil {
+	if r.fsm, err = newFSM(ctx, st, trust, log, snapshotTmp(cfg.Dir), cfg.EntryFormat); err != nil {
 		return nil, err
 	}
 	os.RemoveAll(snapshotTmp(cfg.Dir))
@@ -356,6 +369,44 @@ func (r *Replicator) Store() *Store { return r.store }
 
 // Revocations returns the replicated revocation list, for link.Material.
 func (r *Replicator) Revocations() ca.Revocations { return r.store }
+
+// EntryFormat returns the newest log entry format this node reads, to
+// advertise in its gossip metadata.
+func (r *Replicator) EntryFormat() EntryFormat { return r.cfg.EntryFormat }
+
+// SetMemberFormat records the entry format member id advertises (0: it
+// advertises none, an older release, which reads FormatPlain).
+func (r *Replicator) SetMemberFormat(id string, f EntryFormat) {
+	if f == 0 {
+		f = FormatPlain
+	}
+	r.mu.Lock()
+	r.formats[id] = f
+	r.mu.Unlock()
+}
+
+// WriteFormat returns the entry format the leader appends in: the newest
+// one that this node and every member of the raft configuration read.
+func (r *Replicator) WriteFormat() EntryFormat {
+	f := r.cfg.EntryFormat
+	cf := r.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return FormatPlain
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == r.cfg.ID {
+			continue
+		}
+		mf, ok := r.formats[string(s.ID)]
+		if !ok {
+			mf = FormatPlain
+		}
+		f = min(f, mf)
+	}
+	return f
+}
 
 // IsVoter reports whether id is a configured voter.
 func (r *Replicator) IsVoter(id string) bool { return r.voters[id] }
@@ -654,8 +705,9 @@ func (r *Replicator) applyMany(ctx context.Context, datas [][]byte) ([]Result, e
 		timeout = time.Until(d)
 	}
 	futures := make([]raft.ApplyFuture, len(datas))
+	format := r.WriteFormat()
 	for i, d := range datas {
-		z, err := compressEntry(d)
+		z, err := encodeEntry(d, format)
 		if err != nil {
 			for _, f := range futures[:i] {
 				_ = f.Error()
