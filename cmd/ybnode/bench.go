@@ -22,6 +22,7 @@ func benchCmd() *cobra.Command {
 		Short: "Measure the federation under load on this machine",
 	}
 	c.AddCommand(benchSettleCmd())
+	c.AddCommand(benchRefdataCmd())
 	c.SetFlagErrorFunc(flagUsageError)
 	return c
 }

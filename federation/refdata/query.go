@@ -15,7 +15,18 @@ var ErrNotFound = errors.New("refdata: not found")
 
 // Lookup returns the current item of ns with code and the version that
 // last set it.
+// Hot codes are answered from a bounded in-memory cache of the encoded
+// items, emptied whenever a version is applied.
 func (s *Store) Lookup(ctx context.Context, ns, code string) (catalog.Item, uint64, error) {
+	key := cacheKey(ns, code)
+	if e, ok := s.cache.get(key); ok {
+		it, err := catalog.DecodeItem(e.enc)
+		if err != nil {
+			return catalog.Item{}, 0, fmt.Errorf("refdata lookup %s %s: %w", ns, code, err)
+		}
+		return it, e.version, nil
+	}
+	gen := s.cache.generation()
 	var enc []byte
 	var v int64
 	err := s.db.QueryRow(ctx, `SELECT h.item, i.version FROM refdata_item i
@@ -31,6 +42,7 @@ func (s *Store) Lookup(ctx context.Context, ns, code string) (catalog.Item, uint
 	if err != nil {
 		return catalog.Item{}, 0, fmt.Errorf("refdata lookup %s %s: %w", ns, code, err)
 	}
+	s.cache.put(key, gen, cachedItem{enc: enc, version: uint64(v)})
 	return it, uint64(v), nil
 }
 

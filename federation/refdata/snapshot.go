@@ -164,6 +164,7 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) error {
 		}
 		return nil
 	})
+	s.cache.clear()
 	if err != nil {
 		return fmt.Errorf("refdata restore: %w", err)
 	}

@@ -24,6 +24,8 @@ var migrations embed.FS
 type Store struct {
 	db *store.DB
 
+	cache lookupCache
+
 	mu      sync.RWMutex
 	revoked map[string]bool
 	onRev   func(serial string)
@@ -42,6 +44,7 @@ func OpenStore(ctx context.Context, db *store.DB) (*Store, error) {
 		return nil, fmt.Errorf("refdata store: %w", err)
 	}
 	s := &Store{db: db}
+	s.cache.limit = DefaultLookupCacheBytes
 	if err := s.loadRevoked(ctx); err != nil {
 		return nil, err
 	}
@@ -174,6 +177,9 @@ func (s *Store) apply(ctx context.Context, trust *Trust, idx uint64, data []byte
 	})
 	if err != nil {
 		return res, fmt.Errorf("refdata apply index %d: %w", idx, err)
+	}
+	if res.Applied {
+		s.cache.clear()
 	}
 	if len(newlyRevoked) > 0 {
 		s.mu.Lock()
