@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/node/store"
 )
@@ -16,20 +17,7 @@ import (
 // the current state, and the cache stays within its limit.
 func TestLookupCacheFollowsAppliedVersions(t *testing.T) {
 	ctx := context.Background()
-	c := newTestCA(t)
-	trust, err := NewTrust(c.Certificate())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, store.Config{Driver: store.SQLite, Path: filepath.Join(t.TempDir(), "n.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := OpenStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, trust, s := openTestStore(t)
 	a := &applier{t: t, s: s, trust: trust}
 	nat := signerFor(t, c, national)
 	ns := string(catalog.Drug)
@@ -94,4 +82,26 @@ func TestLookupCacheFollowsAppliedVersions(t *testing.T) {
 	if len(s.cache.m) != 0 {
 		t.Fatalf("disabled cache holds %d entries", len(s.cache.m))
 	}
+}
+
+// openTestStore opens a store on a fresh SQLite file with a test CA and
+// its trust.
+func openTestStore(t *testing.T) (*ca.CA, *Trust, *Store) {
+	t.Helper()
+	ctx := context.Background()
+	c := newTestCA(t)
+	trust, err := NewTrust(c.Certificate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, store.Config{Driver: store.SQLite, Path: filepath.Join(t.TempDir(), "n.db")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := OpenStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, trust, s
 }

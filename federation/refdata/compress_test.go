@@ -84,20 +84,7 @@ func TestCompressedEntriesApplyLikePlainOnes(t *testing.T) {
 // same store, read by a node that knows the format, then applies it.
 func TestUnknownEntryFormatStopsInsteadOfMisapplying(t *testing.T) {
 	ctx := context.Background()
-	c := newTestCA(t)
-	trust, err := NewTrust(c.Certificate())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, store.Config{Driver: store.SQLite, Path: filepath.Join(t.TempDir(), "n.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := OpenStore(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, trust, s := openTestStore(t)
 	parts := mustSign(t, signerFor(t, c, national), string(catalog.Drug), 1, catalog.Adds(items(catalog.Drug, 50)), 0)
 	z, err := encodeEntry(mustEncode(t, parts[0]), FormatDeflate)
 	if err != nil {
