@@ -234,23 +234,39 @@ func (db *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 // Tx is a read-write transaction handed to the function given to DB.Tx.
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	tx       *sql.Tx
+	db       *DB
+	detached bool // statements ignore their context's cancellation
+}
+
+// Detached returns the same transaction with statements that ignore the
+// cancellation and deadline of the context they are given (its values are
+// kept). The SQLite driver otherwise starts a goroutine per statement to
+// interrupt it when a cancellable context ends; a group commit, which
+// checks each caller's context before running its function and commits
+// the batch as a whole, has its short statements run without one.
+func (t *Tx) Detached() *Tx { return &Tx{tx: t.tx, db: t.db, detached: true} }
+
+func (t *Tx) ctx(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // Exec runs a statement inside the transaction.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
+	return t.tx.ExecContext(t.ctx(ctx), t.db.Rebind(q), args...)
 }
 
 // Query runs a query inside the transaction.
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
+	return t.tx.QueryContext(t.ctx(ctx), t.db.Rebind(q), args...)
 }
 
 // QueryRow runs a single-row query inside the transaction.
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...)
+	return t.tx.QueryRowContext(t.ctx(ctx), t.db.Rebind(q), args...)
 }
 
 // Kind reports the backend, for the rare statement that differs.

@@ -11,6 +11,11 @@
 //
 // On PostgreSQL and CockroachDB, where writers run in parallel, Tx is
 // store.DB.Tx unchanged.
+//
+// On SQLite the functions get a detached transaction (store.Tx.Detached):
+// each caller's context is checked before its function starts, and its
+// statements then run to completion without the driver's per-statement
+// cancellation goroutine.
 package groupcommit
 
 import (
@@ -136,6 +141,7 @@ func (c *Committer) commit(batch []*job) {
 	}
 	ok := make([]bool, len(live))
 	err := c.db.Tx(context.Background(), func(tx *store.Tx) error {
+		tx = tx.Detached() // each job's context was checked just before its function
 		for i, j := range live {
 			ok[i] = false
 			j.err = nil
@@ -143,7 +149,7 @@ func (c *Committer) commit(batch []*job) {
 				j.err = err
 				continue
 			}
-			if _, err := tx.Exec(j.ctx, "SAVEPOINT gc"); err != nil {
+			if _, err := tx.Exec(context.Background(), "SAVEPOINT gc"); err != nil {
 				return fmt.Errorf("group commit: savepoint: %w", err)
 			}
 			if err := j.fn(tx); err != nil {
