@@ -60,7 +60,7 @@ func newCaller(m *link.Material, log *slog.Logger) (*caller, error) {
 // reply. Errors wrap ErrNotDelivered when the request was certainly not
 // processed.
 func (c *caller) send(ctx context.Context, admdvs, addr, path string, req *Request) (*Reply, error) {
-	payload, err := json.Marshal(req)
+	payload, err := req.encode()
 	if err != nil {
 		return nil, fmt.Errorf("route: encode request: %w", err)
 	}
@@ -104,16 +104,16 @@ func (c *caller) send(ctx context.Context, admdvs, addr, path string, req *Reque
 	if renv.Type != TypeReply {
 		return nil, fmt.Errorf("route: %s reply has type %q", who.Admdvs, renv.Type)
 	}
-	var reply Reply
-	if err := json.Unmarshal(renv.Payload, &reply); err != nil {
+	reply, err := DecodeReply(renv.Payload)
+	if err != nil {
 		return nil, fmt.Errorf("route: %s reply: %w", admdvs, err)
 	}
-	return &reply, nil
+	return reply, nil
 }
 
 // reply signs and writes a reply.
 func (c *caller) reply(w http.ResponseWriter, r *Reply) {
-	payload, err := json.Marshal(r)
+	payload, err := r.Encode()
 	if err == nil {
 		var env *envelope.Envelope
 		if env, err = c.signer.Sign(TypeReply, payload); err == nil {
@@ -153,6 +153,7 @@ func (c *caller) receive(r *http.Request, role ca.Role) (*Request, envelope.Veri
 	if err := req.Validate(); err != nil {
 		return nil, who, err
 	}
+	req.raw = env.Payload
 	return &req, who, nil
 }
 

@@ -276,7 +276,7 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 			case reply.Code != "":
 				return nil // refused: nothing to journal
 			}
-			b, err := json.Marshal(reply)
+			b, err := reply.Encode()
 			if err != nil {
 				return err
 			}

@@ -52,6 +52,19 @@ type Request struct {
 	Cancel  *settlement.SettleCancel `json:"cancel,omitempty"`
 	Reverse *settlement.Reversal     `json:"reverse,omitempty"`
 	Query   json.RawMessage          `json:"query,omitempty"`
+
+	// raw is the signed payload this request was received as; the hub
+	// forwards those bytes instead of encoding the request again.
+	raw []byte
+}
+
+// encode returns the JSON payload of r: the bytes it was received as, or
+// a fresh encoding of a request built here.
+func (r *Request) encode() ([]byte, error) {
+	if r.raw != nil {
+		return r.raw, nil
+	}
+	return json.Marshal(r)
 }
 
 // Validate checks the fields every hop relies on.
@@ -94,6 +107,35 @@ type Reply struct {
 	// Reversed reports, for KindReverse, whether a settlement was undone
 	// (false: a tombstone was left, nothing had been done).
 	Reversed bool `json:"reversed,omitempty"`
+
+	// raw is the reply's JSON encoding once known (received or encoded).
+	raw []byte
+}
+
+// Encode returns r's JSON encoding and keeps it: a reply received from a
+// peer is journaled and relayed as the very bytes that were signed, and
+// one built here is encoded once for both storing and sending. r must not
+// be changed after Encode.
+func (r *Reply) Encode() ([]byte, error) {
+	if r.raw == nil {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		r.raw = b
+	}
+	return r.raw, nil
+}
+
+// DecodeReply parses a reply's JSON encoding (as returned by Encode) and
+// keeps it for Encode.
+func DecodeReply(b []byte) (*Reply, error) {
+	var r Reply
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	r.raw = b
+	return &r, nil
 }
 
 // Err returns the reply's business error as a *settlement.Error, or nil.

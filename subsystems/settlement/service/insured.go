@@ -113,13 +113,13 @@ func (s *Service) insuredWrite(ctx context.Context, req *route.Request, fn func(
 			return err
 		}
 		if stored != nil {
-			reply = &route.Reply{}
-			return json.Unmarshal(stored, reply)
+			reply, err = route.DecodeReply(stored)
+			return err
 		}
 		if reply, err = fn(ctx, tx, req); err != nil {
 			return err
 		}
-		b, err := json.Marshal(reply)
+		b, err := reply.Encode()
 		if err != nil {
 			return fmt.Errorf("encode reply: %w", err)
 		}
