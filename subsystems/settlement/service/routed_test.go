@@ -258,7 +258,11 @@ func TestInsuredAnswerLost(t *testing.T) {
 	f.insuredIn.delay.Store(int64(2 * timeout))
 	msgid := h.msgid()
 	r, _ := h.call(t, "2207", msgid, "440300", settleData(psn, mdtrt, "CB01", "310", "11", totals2207))
-	if r.Infcode != -1 || !strings.Contains(r.ErrMsg, "did not answer in time") {
+	// The hub answers "did not answer in time" about 0.1 s before the
+	// treatment node's own deadline; on a loaded machine the treatment
+	// node's deadline may fire first ("no answer ... in time"). Both say
+	// the insured place did not answer and that nothing is paid.
+	if r.Infcode != -1 || !strings.Contains(r.ErrMsg, "in time") || !strings.Contains(r.ErrMsg, "nothing") {
 		t.Fatalf("2207 with the answer lost: %+v", r)
 	}
 	f.insuredIn.delay.Store(0)
