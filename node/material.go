@@ -15,6 +15,8 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/crypto/nidx"
+	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/node/config"
 )
@@ -71,7 +73,21 @@ func (n *Node) resolveMaterial(ctx context.Context) (*link.Material, error) {
 		}
 		n.opts.CA = c
 	}
+	if n.opts.CA != nil && cfg.Node.Role == config.RoleNational {
+		// The national center keeps the federation's person-index key
+		// (sealed to the CA root key) only to hand it to enrolling
+		// provinces; it never indexes with it.
+		k, err := nidx.FromCA(n.opts.CA)
+		if err != nil {
+			return nil, fmt.Errorf("person-index key: %w", err)
+		}
+		n.nidx = k
+		n.log.Info("federation person-index key ready", "key_id", k.Current())
+	}
 	if n.opts.Material != nil {
+		if n.opts.IndexKeys != nil {
+			n.nidx = n.opts.IndexKeys
+		}
 		return n.opts.Material, nil
 	}
 	dir := cfg.TLS.Dir
@@ -86,6 +102,18 @@ func (n *Node) resolveMaterial(ctx context.Context) (*link.Material, error) {
 		m, err := link.LoadMaterial(dir, pp)
 		if err != nil {
 			return nil, fmt.Errorf("tls.dir %s: %w", dir, err)
+		}
+		if cfg.Node.Role != config.RoleNational {
+			k, err := nidx.Load(dir, m.EncKey)
+			if err != nil {
+				return nil, fmt.Errorf("tls.dir %s: %w", dir, err)
+			}
+			if k == nil {
+				n.log.Warn("no federation person-index key: the national person index is off until the node enrols again", "dir", dir)
+			} else {
+				n.nidx = k
+				n.log.Info("federation person-index key loaded", "key_id", k.Current())
+			}
 		}
 		return m, nil
 	}
@@ -119,6 +147,21 @@ func (n *Node) resolveMaterial(ctx context.Context) (*link.Material, error) {
 				return nil, fmt.Errorf("save gossip keyring: %w", err)
 			}
 		}
+		if len(res.IndexKey) > 0 {
+			k, err := nidx.Parse(res.IndexKey)
+			if err != nil {
+				return nil, fmt.Errorf("person-index key from enrolment: %w", err)
+			}
+			pub, err := sm.PublicKeyFromTjfoc(m.Enc.PublicKey)
+			if err != nil {
+				return nil, fmt.Errorf("person-index key: %w", err)
+			}
+			if err := nidx.Save(dir, k, pub); err != nil {
+				return nil, err
+			}
+			n.nidx = k
+			n.log.Info("received the federation person-index key", "key_id", k.Current())
+		}
 		n.log.Info("enrolled with the federation CA", "serial", m.Self().Serial)
 	default:
 		return nil, nil
@@ -131,6 +174,11 @@ func (n *Node) resolveMaterial(ctx context.Context) (*link.Material, error) {
 
 // Material returns the node's GM TLS material, or nil if it has none.
 func (n *Node) Material() *link.Material { return n.material }
+
+// IndexKeys returns the federation person-index keyring: on a province
+// node the key it indexes with, on the national node the one it hands to
+// enrolling provinces; nil when the node has none.
+func (n *Node) IndexKeys() *nidx.Keyring { return n.nidx }
 
 // CA returns the federation CA when this node holds it (national node).
 func (n *Node) CA() *ca.CA { return n.opts.CA }

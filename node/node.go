@@ -28,6 +28,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/crypto/nidx"
 	"github.com/ybfed/ybfed/internal/version"
 	"github.com/ybfed/ybfed/node/auditlog"
 	"github.com/ybfed/ybfed/node/config"
@@ -85,6 +86,9 @@ type Options struct {
 	Material *link.Material
 	// CA is the federation CA (national node); nil opens ca.dir if set.
 	CA *ca.CA
+	// IndexKeys is the federation person-index keyring of a province
+	// whose Material is given; nil loads it beside the material.
+	IndexKeys *nidx.Keyring
 }
 
 // Node is one running center.
@@ -103,6 +107,7 @@ type Node struct {
 	audit    *auditlog.Log
 	revoked  *ca.RevocationSet
 	keyring  atomic.Pointer[enrol.KeyringFunc]
+	nidx     *nidx.Keyring
 
 	wire     func(*Node) ([]Component, error)
 	parts    Parts
@@ -297,6 +302,12 @@ func (n *Node) Open(ctx context.Context) (err error) {
 			}
 			return nil, nil
 		}}
+		h.IndexKey = func(context.Context, ca.Identity) ([]byte, error) {
+			if n.nidx == nil {
+				return nil, nil
+			}
+			return n.nidx.Marshal(), nil
+		}
 		r.Handle(enrol.PathEnrol, h)
 		r.Handle(enrol.PathCA, h)
 	}

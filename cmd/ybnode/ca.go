@@ -24,6 +24,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/crypto/nidx"
 	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/node/auditlog"
 	"github.com/ybfed/ybfed/node/config"
@@ -200,7 +201,8 @@ func caInitCmd() *cobra.Command {
 		Short: "Create the federation root CA (SM2) in a new directory",
 		Long: `init creates the national root: a self-signed SM2 certificate (ca.pem)
 and its key (ca.key) encrypted with the passphrase in --passphrase-file,
-plus an empty CRL. It refuses a directory that already holds a CA.
+plus an empty CRL and the federation's person-index key (nidx-keys.sealed,
+sealed to the root key; provinces receive it at enrolment). It refuses a directory that already holds a CA.
 Give the printed fingerprint to every center that enrols.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -215,9 +217,14 @@ Give the printed fingerprint to every center that enrols.`,
 			if err != nil {
 				return err
 			}
+			idx, err := nidx.FromCA(authority)
+			if err != nil {
+				return err
+			}
 			root := authority.Certificate()
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "created the federation CA in %s\n", dir)
+			fmt.Fprintf(w, "index key:      %s (person-index key, sealed in %s)\n", idx.Current(), nidx.File)
 			fmt.Fprintf(w, "subject:        %s\n", root.Subject.String())
 			fmt.Fprintf(w, "serial:         %s\n", ca.SerialHex(root.SerialNumber))
 			fmt.Fprintf(w, "valid until:    %s\n", root.NotAfter.UTC().Format(time.RFC3339))

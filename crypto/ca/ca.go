@@ -413,3 +413,54 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 	}
 	return nil
 }
+
+// Secret returns the secret the CA keeps in file name of its directory,
+// sealed (SM2) to the root key so that only the holder of the root key
+// and its passphrase can read it. On first use create makes the secret and
+// it is stored with mode 0600. The federation's person-index key is kept
+// this way.
+func (c *CA) Secret(name string, create func() ([]byte, error)) ([]byte, error) {
+	if name == "" || filepath.Base(name) != name || name == fileKey || name == fileCert {
+		return nil, fmt.Errorf("ca secret: bad file name %q", name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	path := filepath.Join(c.dir, name)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		pt, err := sm.Decrypt(c.key, b)
+		if err != nil {
+			return nil, fmt.Errorf("ca secret %s: %w", name, err)
+		}
+		return pt, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) || create == nil {
+		return nil, fmt.Errorf("ca secret %s: %w", name, err)
+	}
+	pt, err := create()
+	if err != nil {
+		return nil, fmt.Errorf("ca secret %s: %w", name, err)
+	}
+	if err := c.putSecretLocked(path, pt); err != nil {
+		return nil, err
+	}
+	return pt, nil
+}
+
+// PutSecret replaces the sealed secret in file name (see Secret).
+func (c *CA) PutSecret(name string, secret []byte) error {
+	if name == "" || filepath.Base(name) != name || name == fileKey || name == fileCert {
+		return fmt.Errorf("ca secret: bad file name %q", name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.putSecretLocked(filepath.Join(c.dir, name), secret)
+}
+
+func (c *CA) putSecretLocked(path string, secret []byte) error {
+	ct, err := sm.Encrypt(c.pub, secret)
+	if err != nil {
+		return fmt.Errorf("ca secret: %w", err)
+	}
+	return writeFile(path, ct, 0o600)
+}

@@ -38,6 +38,9 @@ type Request struct {
 type Response struct {
 	Chain   string `json:"chain"`
 	Keyring []byte `json:"keyring,omitempty"` // SM2-encrypted to the enc certificate
+	// IndexKey is the federation's person-index keyring (crypto/nidx),
+	// SM2-encrypted to the enc certificate; province nodes only.
+	IndexKey []byte `json:"index_key,omitempty"`
 }
 
 // KeyringFunc returns the gossip keyring blob for a newly enrolled node.
@@ -47,7 +50,10 @@ type KeyringFunc func(ctx context.Context, node ca.Identity) ([]byte, error)
 type Handler struct {
 	CA      *ca.CA
 	Keyring KeyringFunc // optional
-	Log     *slog.Logger
+	// IndexKey returns the person-index keyring for a newly enrolled
+	// province node (optional; never asked for national nodes).
+	IndexKey KeyringFunc
+	Log      *slog.Logger
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -88,20 +94,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := Response{Chain: string(chain.PEM())}
 	id, _ := ca.Identify(chain.Sign)
-	if h.Keyring != nil {
-		blob, err := h.Keyring(r.Context(), id)
+	for _, s := range []struct {
+		what string
+		fn   KeyringFunc
+		out  *[]byte
+	}{{"keyring", h.Keyring, &resp.Keyring}, {"index key", h.IndexKey, &resp.IndexKey}} {
+		if s.fn == nil || s.out == &resp.IndexKey && id.Role != ca.RoleProvince {
+			continue
+		}
+		blob, err := s.fn(r.Context(), id)
 		if err != nil {
-			log.Error("enrol keyring", "admdvs", id.Admdvs, "err", err)
-			http.Error(w, "keyring unavailable", http.StatusInternalServerError)
+			log.Error("enrol "+s.what, "admdvs", id.Admdvs, "err", err)
+			http.Error(w, s.what+" unavailable", http.StatusInternalServerError)
 			return
+		}
+		if blob == nil {
+			continue
 		}
 		encPub, err := sm.PublicKeyFromTjfoc(chain.Enc.PublicKey)
 		if err == nil {
-			resp.Keyring, err = sm.Encrypt(encPub, blob)
+			*s.out, err = sm.Encrypt(encPub, blob)
 		}
 		if err != nil {
-			log.Error("enrol keyring seal", "admdvs", id.Admdvs, "err", err)
-			http.Error(w, "keyring unavailable", http.StatusInternalServerError)
+			log.Error("enrol "+s.what+" seal", "admdvs", id.Admdvs, "err", err)
+			http.Error(w, s.what+" unavailable", http.StatusInternalServerError)
 			return
 		}
 	}
@@ -125,10 +141,11 @@ func Fingerprint(c *x509.Certificate) string {
 }
 
 // Result is what Join returns: ready-to-use link material and the
-// decrypted keyring blob (nil when the server sent none).
+// decrypted keyring blobs (nil when the server sent none).
 type Result struct {
 	Material *link.Material
 	Keyring  []byte
+	IndexKey []byte // the person-index keyring (crypto/nidx wire form)
 }
 
 // Join enrols a node at baseURL (https://host:port of the national node's
@@ -225,6 +242,11 @@ func Join(ctx context.Context, baseURL string, trust Trust, token, name string, 
 	if len(out.Keyring) > 0 {
 		if res.Keyring, err = sm.Decrypt(encKey, out.Keyring); err != nil {
 			return nil, fmt.Errorf("enrol: keyring: %w", err)
+		}
+	}
+	if len(out.IndexKey) > 0 {
+		if res.IndexKey, err = sm.Decrypt(encKey, out.IndexKey); err != nil {
+			return nil, fmt.Errorf("enrol: index key: %w", err)
 		}
 	}
 	return res, nil

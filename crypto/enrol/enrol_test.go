@@ -25,6 +25,10 @@ type server struct {
 }
 
 func startServer(t *testing.T, keyring KeyringFunc) *server {
+	return startServerWith(t, keyring, nil)
+}
+
+func startServerWith(t *testing.T, keyring, indexKey KeyringFunc) *server {
 	t.Helper()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -41,7 +45,7 @@ func startServer(t *testing.T, keyring KeyringFunc) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := link.NewHTTPServer(&Handler{CA: authority, Keyring: keyring, Log: log}, log)
+	srv := link.NewHTTPServer(&Handler{CA: authority, Keyring: keyring, IndexKey: indexKey, Log: log}, log)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return &server{url: "https://" + ln.Addr().String(), ca: authority, logs: &logs, pass: pass}
@@ -49,11 +53,17 @@ func startServer(t *testing.T, keyring KeyringFunc) *server {
 
 func TestJoin(t *testing.T) {
 	blob := []byte("gossip-keyring-secret-bytes-0123")
-	s := startServer(t, func(_ context.Context, id ca.Identity) ([]byte, error) {
-		if id.Admdvs != "440000" {
+	idxKey := []byte(`{"current":"nidx1","keys":{"nidx1":"5ec2e7a1ndexkey"}}`)
+	s := startServerWith(t, func(_ context.Context, id ca.Identity) ([]byte, error) {
+		if id.Admdvs != "440000" && id.Admdvs != "100000" {
 			t.Errorf("keyring asked for %s", id.Admdvs)
 		}
 		return blob, nil
+	}, func(_ context.Context, id ca.Identity) ([]byte, error) {
+		if id.Role != ca.RoleProvince {
+			t.Errorf("index key asked for a %s node", id.Role)
+		}
+		return idxKey, nil
 	})
 	tok, err := s.ca.NewToken("440000", ca.RoleProvince, time.Hour)
 	if err != nil {
@@ -65,8 +75,8 @@ func TestJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	self := res.Material.Self()
-	if self.Admdvs != "440000" || self.Role != ca.RoleProvince || !bytes.Equal(res.Keyring, blob) {
-		t.Fatalf("joined as %+v keyring %q", self, res.Keyring)
+	if self.Admdvs != "440000" || self.Role != ca.RoleProvince || !bytes.Equal(res.Keyring, blob) || !bytes.Equal(res.IndexKey, idxKey) {
+		t.Fatalf("joined as %+v keyring %q index key %q", self, res.Keyring, res.IndexKey)
 	}
 	if res.Material.Sign.DNSNames[0] != "gd.ybfed.test" {
 		t.Fatalf("SANs %v", res.Material.Sign.DNSNames)
@@ -76,6 +86,16 @@ func TestJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Run("national node gets no index key", func(t *testing.T) {
+		tokN, _ := s.ca.NewToken("100000", ca.RoleNational, time.Hour)
+		r, err := Join(ctx, s.url, Trust{CA: s.ca.Certificate()}, tokN, "node-nat2", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.IndexKey != nil || !bytes.Equal(r.Keyring, blob) {
+			t.Fatalf("national join: index key %q keyring %q", r.IndexKey, r.Keyring)
+		}
+	})
 	t.Run("token is one-time", func(t *testing.T) {
 		_, err := Join(ctx, s.url, Trust{CA: s.ca.Certificate()}, tok, "node-gd", nil)
 		if err == nil || !strings.Contains(err.Error(), "401") {
@@ -109,7 +129,7 @@ func TestJoin(t *testing.T) {
 			t.Fatalf("logs: %s", out)
 		}
 		var secrets []string
-		secrets = append(secrets, tok, strings.TrimPrefix(tok, "ybt_"), string(s.pass), string(blob), "node-pass-9")
+		secrets = append(secrets, tok, strings.TrimPrefix(tok, "ybt_"), string(s.pass), string(blob), "node-pass-9", string(idxKey), "5ec2e7a1ndexkey")
 		for _, f := range []string{link.FileSignKey, link.FileEncKey} {
 			b, err := os.ReadFile(filepath.Join(dir, f))
 			if err != nil {

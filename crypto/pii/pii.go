@@ -159,7 +159,13 @@ func Normalize(v string) string {
 
 // BlindIndex returns the equality-search token of value in column field.
 func (k *Keyring) BlindIndex(field, value string) string {
-	m := sm.NewHMAC(k.indexKey)
+	return BlindIndexWith(k.indexKey, field, value)
+}
+
+// BlindIndexWith is BlindIndex under an index key held elsewhere (the
+// federation's person-index key, crypto/nidx).
+func BlindIndexWith(indexKey []byte, field, value string) string {
+	m := sm.NewHMAC(indexKey)
 	m.Write([]byte(field))
 	m.Write([]byte{0})
 	m.Write([]byte(Normalize(value)))
