@@ -45,6 +45,9 @@ type SettlementComponent struct {
 	// PreCheck checks settlements before they are answered (supervision's
 	// pre-settlement rules); nil skips it.
 	PreCheck service.PreChecker
+	// Index is the national person index for 1101 of persons insured in
+	// other provinces (province nodes holding the federation key).
+	Index service.PersonIndex
 
 	svc      *service.Service
 	hub      *route.Hub
@@ -120,6 +123,13 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 				return err
 			}
 			opt.Router = c.client
+			if c.Index != nil {
+				sealer, err := route.NewSealer(c.mat)
+				if err != nil {
+					return err
+				}
+				opt.Index, opt.Sealer = c.Index, sealer
+			}
 		}
 		svc, err := service.New(opt)
 		if err != nil {

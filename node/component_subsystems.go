@@ -14,6 +14,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/pii"
 	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
+	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/subsystems/analytics"
 	"github.com/ybfed/ybfed/subsystems/basicinfo"
 	"github.com/ybfed/ybfed/subsystems/credit"
@@ -139,10 +140,13 @@ type BusinessOptions struct {
 	// NationalKeys is the federation-wide index key of the national
 	// person index; nil keys the national index id with Keys, which
 	// only matches inside this node.
-	NationalKeys *pii.Keyring
+	NationalKeys basicinfo.Indexer
 	// Index pushes the register's person index to the national node; nil
 	// leaves the national index unfed.
 	Index basicinfo.IndexClient
+	// IndexSync is how often the register pushes its index (0: basicinfo's
+	// default).
+	IndexSync time.Duration
 	// Audit is the node's audit log, which internalcontrol appends
 	// operator actions to; nil uses the audit_log table of the store.
 	Audit internalcontrol.AuditLog
@@ -176,7 +180,7 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 	b := &Business{
 		Payment:         payment.New(o.Cases),
 		Supervision:     supervision.New(supervision.Options{Ledger: o.Ledger, Source: o.Bills}),
-		BasicInfo:       basicinfo.New(basicinfo.Options{Keys: o.Keys, NationalKeys: o.NationalKeys, Index: o.Index}),
+		BasicInfo:       basicinfo.New(basicinfo.Options{Keys: o.Keys, NationalKeys: o.NationalKeys, Index: o.Index, SyncInterval: o.IndexSync}),
 		InternalControl: internalcontrol.New(internalcontrol.Options{Audit: o.Audit}),
 		Monitoring:      monitoring.New(),
 		Analytics:       analytics.New(nil),
@@ -343,28 +347,41 @@ func (a SupervisionCreditEvents) CreditEvents(ctx context.Context, period string
 	return out, nil
 }
 
+// indexSync is how often a province pushes its person index entries.
+const indexSync = 2 * time.Second
+
 // businessComponents builds the business subsystems a node runs; their
 // tables and rules are loaded through their admin routes. The register
 // uses the node's PII keyring (data_dir/pii.keys, shared with
-// settlement). No federation-wide index key is distributed yet, so the
-// national index id is keyed with the node's own key and the register
-// does not push its person index to the national node.
-func businessComponents(n *Node) ([]Component, error) {
+// settlement). On a province node holding the federation person-index key
+// (delivered at enrolment) the register keys its national index id with
+// it and pushes the index to the national node through nat; without the
+// key the national index id is keyed with the node's own key and nothing
+// is pushed.
+func businessComponents(n *Node, nat *nationalIndex) (*Business, []Component, error) {
 	keys, err := piiKeyring(filepath.Join(n.cfg.DataDir, "pii.keys"))
 	if err != nil {
-		return nil, fmt.Errorf("business subsystems: %w", err)
+		return nil, nil, fmt.Errorf("business subsystems: %w", err)
 	}
 	o := BusinessOptions{Keys: keys, FundLedger: n.settlementLedger(), InstitutionKeys: n.settlementLedger()}
 	if n.audit != nil {
 		o.Audit = n.audit
 	}
+	if n.nidx != nil && n.cfg.Node.Role != config.RoleNational {
+		o.NationalKeys = n.nidx
+		if nat != nil {
+			o.Index, o.IndexSync = nat, indexSync
+		}
+	}
 	biz, err := NewBusiness(o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	n.parts.Business = biz
-	n.log.Info("national person index push is off: no federation-wide index key")
-	return biz.Components(), nil
+	if n.cfg.Node.Role != config.RoleNational && o.Index == nil {
+		n.log.Warn("national person index push is off: no federation person-index key or no inter-node links")
+	}
+	return biz, biz.Components(), nil
 }
 
 // fundAudit passes the node's audit log to the fund subsystem (nil: the

@@ -12,6 +12,7 @@ import (
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/console"
+	"github.com/ybfed/ybfed/subsystems/basicinfo"
 )
 
 // Build assembles a node with every component its configuration calls for.
@@ -34,6 +35,8 @@ type Parts struct {
 	Console *ConsoleComponent
 	// Business holds the business subsystems.
 	Business *Business
+	// BasicInfo is the basic-information register (nil without links).
+	BasicInfo *basicinfo.Service
 }
 
 // Parts returns the node's wired components (zero before Open).
@@ -45,11 +48,11 @@ func (n *Node) Parts() Parts { return n.parts }
 // settlement.
 func wireComponents(n *Node) ([]Component, error) {
 	// The business subsystems run on every node on its own data.
-	out, err := businessComponents(n)
-	if err != nil {
-		return nil, err
-	}
 	if n.material == nil {
+		_, out, err := businessComponents(n, nil)
+		if err != nil {
+			return nil, err
+		}
 		// Without certificates the node can still settle its own insured
 		// locally; federation links wait for enrolment.
 		n.parts.Settlement = NewSettlementComponent(nil, nil)
@@ -71,9 +74,22 @@ func wireComponents(n *Node) ([]Component, error) {
 		}
 		return 0
 	}
+	var nat *nationalIndex
+	if n.cfg.Node.Role != config.RoleNational && n.nidx != nil {
+		nat = newNationalIndex(n.material, memberDirectory{mc})
+		n.OnStop(func(context.Context) { nat.Close() })
+	}
+	biz, out, err := businessComponents(n, nat)
+	if err != nil {
+		return nil, err
+	}
 	sc := NewSettlementComponent(n.material, memberDirectory{mc})
 	sc.PreCheck = n.parts.Business.preCheck()
 	n.parts.Refdata, n.parts.Member, n.parts.Settlement = rd, mc, sc
+	if nat != nil {
+		sc.Index = &personIndex{keys: n.nidx, reg: biz.BasicInfo, nat: nat}
+	}
+	n.parts.BasicInfo = biz.BasicInfo
 	if n.opts.CA != nil {
 		// Enrolling nodes receive the current gossip keyring.
 		n.SetGossipKeyring(func(context.Context, ca.Identity) ([]byte, error) {

@@ -147,6 +147,13 @@ func live(ctx context.Context, out io.Writer, f *demo.Federation, board *demo.Cl
 	if err != nil {
 		return err
 	}
+	if len(s.Provinces) > 1 {
+		if line, err := s.CheckPersonIndex(ctx); err != nil {
+			fmt.Fprintf(out, "index: %v\n", err)
+		} else {
+			fmt.Fprintf(out, "index: %s\n", line)
+		}
+	}
 	if o.rate == 0 {
 		return nil
 	}

@@ -52,6 +52,9 @@ type Request struct {
 	Cancel  *settlement.SettleCancel `json:"cancel,omitempty"`
 	Reverse *settlement.Reversal     `json:"reverse,omitempty"`
 	Query   json.RawMessage          `json:"query,omitempty"`
+	// ReplyTo is the treatment node's encryption certificate (PEM) when
+	// the answer must cross the hub encrypted (Sealer).
+	ReplyTo string `json:"reply_to,omitempty"`
 
 	// raw is the signed payload this request was received as; the hub
 	// forwards those bytes instead of encoding the request again.
@@ -107,6 +110,8 @@ type Reply struct {
 	// Reversed reports, for KindReverse, whether a settlement was undone
 	// (false: a tombstone was left, nothing had been done).
 	Reversed bool `json:"reversed,omitempty"`
+	// Sealed is the output encrypted to Request.ReplyTo, instead of Output.
+	Sealed []byte `json:"sealed,omitempty"`
 
 	// raw is the reply's JSON encoding once known (received or encoded).
 	raw []byte

@@ -39,6 +39,9 @@ type Options struct {
 	Log *slog.Logger
 	// ReadyTimeout bounds the wait for every node's /readyz.
 	ReadyTimeout time.Duration
+	// NationalComponents are started on the national node after its own
+	// (tests use one to inspect what reaches the national node).
+	NationalComponents []node.Component
 }
 
 // Federation is a running demo.
@@ -94,7 +97,7 @@ func Start(ctx context.Context, o Options) (*Federation, error) {
 	}
 	f.CA = fedCA
 	// The national node first: provinces join through it.
-	if err := f.open(ctx, 0, cfgs[0], node.Options{Log: o.Log, CA: fedCA}); err != nil {
+	if err := f.open(ctx, 0, cfgs[0], node.Options{Log: o.Log, CA: fedCA, Components: o.NationalComponents}); err != nil {
 		f.Close()
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ybfed/ybfed/federation/refdata"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/node"
+	"github.com/ybfed/ybfed/subsystems/basicinfo"
 	"github.com/ybfed/ybfed/subsystems/settlement/service"
 )
 
@@ -143,6 +144,9 @@ func seedProvince(ctx context.Context, n *node.Node, persons int, seed int64) (*
 	if err != nil {
 		return nil, fmt.Errorf("demo: seed %s: %w", adm, err)
 	}
+	if err := indexProvince(ctx, n, s.Persons); err != nil {
+		return nil, fmt.Errorf("demo: seed %s: %w", adm, err)
+	}
 	p := &Province{Admdvs: adm, URL: "http://" + n.Addr(node.Hospital) + service.Path,
 		Persons: s.Persons, Hospitals: s.Hospitals, Service: sc.Service(), base: time.Now().In(cst).Truncate(time.Second)}
 	for range s.Hospitals {
@@ -253,6 +257,43 @@ func (f *Federation) raftIncomplete() error {
 		}
 		if err := r.Replicator().Ready(node.RefdataMaxLag); err != nil {
 			return fmt.Errorf("%s: %w", n.Config().Node.Admdvs, err)
+		}
+	}
+	return nil
+}
+
+// indexProvince enrols the seeded persons in the province's basic-
+// information register (the one source of who is insured where) and
+// pushes their national index entries to the national node, so 1101
+// without insuplc_admdvs finds them from any province. A node without the
+// federation person-index key only registers them.
+func indexProvince(ctx context.Context, n *node.Node, persons []service.SeedPerson) error {
+	reg := n.Parts().BasicInfo
+	if reg == nil {
+		return nil
+	}
+	ps := make([]basicinfo.Person, 0, len(persons))
+	for _, p := range persons {
+		ps = append(ps, basicinfo.Person{PsnNo: p.PsnNo, Certno: p.Certno, Name: p.Name, Gend: p.Gend,
+			Insutype: p.Insutype, InsuplcAdmdvs: p.Insuplc, Months: 120})
+	}
+	if _, err := reg.Import(ctx, ps, "demo-seed"); err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	if n.IndexKeys() == nil {
+		return nil
+	}
+	// The register's background loop pushes too; pushing here makes the
+	// index complete before the demo reports ready. A failed push is
+	// retried by that loop.
+	for range 20 {
+		r, err := reg.PushIndex(ctx, 0)
+		if err != nil {
+			n.Log().Warn("person index push failed; the register retries", "err", err)
+			return nil
+		}
+		if r.Applied == 0 {
+			return nil
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
@@ -346,6 +347,13 @@ func (s *Service) handleApplyIndex(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	// Over GM TLS the peer is authenticated: a province pushes only its
+	// own persons.
+	if peer, ok := link.PeerFrom(r.Context()); ok && peer.Admdvs != in.Province {
+		s.log.Warn("person index push refused", "peer", peer.Admdvs, "province", in.Province)
+		subsystem.WriteJSON(w, http.StatusForbidden, errorBody{Error: fmt.Sprintf("node %s may not push the index of %s", peer.Admdvs, in.Province), Field: "province"})
+		return
+	}
 	out, err := s.ApplyIndex(r.Context(), in)
 	if err != nil {
 		s.fail(w, err)
@@ -440,6 +448,19 @@ func (c *HTTPClient) PushIndex(ctx context.Context, push IndexPush) (IndexReply,
 	return out, err
 }
 
+// Locate asks the national node where the person with national index id
+// nidx is enrolled; an unknown person is a *PeerError with status 404.
+func (c *HTTPClient) Locate(ctx context.Context, nidx string) ([]IndexEntry, error) {
+	if !nidxRE.MatchString(nidx) {
+		return nil, bad("nidx", "want 64 lower-case hex digits")
+	}
+	var out struct {
+		Entries []IndexEntry `json:"entries"`
+	}
+	err := c.do(ctx, http.MethodGet, c.National+PathIndex+"/"+nidx, nil, &out)
+	return out.Entries, err
+}
+
 // DeliverTransfer posts a transfer message to the national node, or from
 // the national node to the message's target province.
 func (c *HTTPClient) DeliverTransfer(ctx context.Context, m TransferMessage) (TransferReply, error) {
@@ -456,27 +477,37 @@ func (c *HTTPClient) DeliverTransfer(ctx context.Context, m TransferMessage) (Tr
 }
 
 func (c *HTTPClient) post(ctx context.Context, url string, in, out any) error {
-	b, err := json.Marshal(in)
+	return c.do(ctx, http.MethodPost, url, in, out)
+}
+
+func (c *HTTPClient) do(ctx context.Context, method, url string, in, out any) error {
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, reqBody)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return err
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Content-Type", "application/json")
 	hc := c.Client
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("post %s: %w", url, err)
+		return fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return fmt.Errorf("post %s: %w", url, err)
+		return fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		pe := &PeerError{Status: resp.StatusCode}
@@ -486,7 +517,7 @@ func (c *HTTPClient) post(ctx context.Context, url string, in, out any) error {
 		return pe
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("post %s: answer: %w", url, err)
+		return fmt.Errorf("%s %s: answer: %w", method, url, err)
 	}
 	return nil
 }

@@ -253,6 +253,22 @@ func (s *Service) Locate(ctx context.Context, nidx string) ([]IndexEntry, error)
 	return out, nil
 }
 
+// PsnNoByNidx returns the person number of the local person with national
+// index id nidx, preferring one enrolled here (the insured node's side of a
+// 1101 routed by the national index); ErrNotFound when there is none.
+func (s *Service) PsnNoByNidx(ctx context.Context, nidx string) (string, error) {
+	if !nidxRE.MatchString(nidx) {
+		return "", bad("nidx", "want 64 lower-case hex digits")
+	}
+	var psn string
+	err := s.db.QueryRow(ctx, `SELECT psn_no FROM bi_person WHERE nidx = ? AND status IN (?,?,?) ORDER BY updated_us DESC LIMIT 1`,
+		nidx, StatusActive, StatusSuspended, StatusFrozen).Scan(&psn)
+	if err != nil {
+		return "", notFound(err, "person of this national index id")
+	}
+	return psn, nil
+}
+
 // NationalDuplicates lists every person the national index has enrolled
 // in more than one province.
 func (s *Service) NationalDuplicates(ctx context.Context, limit int) ([]Duplicate, error) {

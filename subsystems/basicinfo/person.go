@@ -287,6 +287,46 @@ func (s *Service) Enrol(ctx context.Context, p Person, operator string) (*Person
 	return out, nil
 }
 
+// Import enrols persons in one transaction (data migration, the demo's
+// seed), skipping those already enrolled here under the same psn_no, and
+// returns how many it enrolled. Any other refusal aborts the whole batch.
+func (s *Service) Import(ctx context.Context, ps []Person, operator string) (int, error) {
+	if operator == "" {
+		return 0, bad("operator", "required")
+	}
+	for i := range ps {
+		if err := s.validate(&ps[i]); err != nil {
+			return 0, fmt.Errorf("person %d (%s): %w", i, ps[i].PsnNo, err)
+		}
+	}
+	n := 0
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		n = 0
+		for i := range ps {
+			q := ps[i]
+			old, err := s.loadBy(ctx, tx, "certno_bidx", s.opt.Keys.BlindIndex(fieldCertno, q.Certno))
+			if err != nil {
+				return err
+			}
+			if old != nil && old.PsnNo == q.PsnNo && enrolled(old.Status) {
+				continue
+			}
+			if _, err := s.applyTx(ctx, tx, &q, EventEnrol, operator, ""); err != nil {
+				return fmt.Errorf("person %s: %w", q.PsnNo, err)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		s.log.Info("persons imported", "enrolled", n, "skipped", len(ps)-n)
+	}
+	return n, nil
+}
+
 // Suspend suspends an active person's insurance (暂停参保).
 func (s *Service) Suspend(ctx context.Context, psnNo, operator, note string) (*Person, error) {
 	return s.change(ctx, psnNo, EventSuspend, operator, note)

@@ -60,10 +60,10 @@ func bad(field, format string, args ...any) error {
 type Options struct {
 	// Keys seals PII and keys this node's certificate-number index.
 	Keys *pii.Keyring
-	// NationalKeys keys the national index id (only its blind index is
-	// used); every province of the federation must hold the same index
-	// key. Nil uses Keys, which only works inside one node.
-	NationalKeys *pii.Keyring
+	// NationalKeys keys the national index id; every province of the
+	// federation must hold the same index key (crypto/nidx, delivered at
+	// enrolment). Nil uses Keys, which only works inside one node.
+	NationalKeys Indexer
 	// Index pushes person index entries to the national node; nil on the
 	// national node or before the node wires it.
 	Index IndexClient
@@ -77,6 +77,12 @@ type Options struct {
 	SyncInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+}
+
+// Indexer computes blind indexes: *pii.Keyring and the federation
+// keyring *nidx.Keyring both do.
+type Indexer interface {
+	BlindIndex(field, value string) string
 }
 
 // Service is the basic-information subsystem of a node.

@@ -45,6 +45,10 @@ func (s *Service) Insured(ctx context.Context, req *route.Request) (*route.Reply
 			return s.reverseMsg(ctx, tx, req.Reverse, req.FixmedinsCode, req.Msgid)
 		})
 	case route.KindPerson:
+		var iq personIndexQuery
+		if err := json.Unmarshal(req.Query, &iq); err == nil && iq.Nidx != "" {
+			return s.insuredPersonIndexed(ctx, req, iq)
+		}
 		var q settlement.PersonQuery
 		if err := json.Unmarshal(req.Query, &q); err != nil {
 			return route.FailReply(settlement.Errorf(settlement.EINVALID, "input.data: %v", err)), nil

@@ -20,7 +20,9 @@ type personOutput struct {
 
 // personInfo handles 1101: the person is found by the blind index of the
 // certificate number (certno, else mdtrt_cert_no); a person insured in
-// another province is asked for through the hub when insuplc_admdvs names it.
+// another province is asked for through the hub by national index id
+// (personIndexed; without a person index, by certificate number when
+// insuplc_admdvs names the province).
 func (s *Service) personInfo(ctx context.Context, c *call) (any, error) {
 	d := &c.in.(*settlement.Input1101).Data
 	sp, err := s.findPerson(ctx, certOf(d))
@@ -28,6 +30,9 @@ func (s *Service) personInfo(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	if sp == nil {
+		if s.index != nil {
+			return s.personIndexed(ctx, c, d)
+		}
 		if s.remote(c.req) {
 			return s.personRouted(ctx, c)
 		}

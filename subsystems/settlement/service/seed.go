@@ -78,6 +78,7 @@ func DemoPolicy(admdvs string) *settlement.Policy {
 // SeedPerson is a synthetic insured person.
 type SeedPerson struct {
 	PsnNo, Certno, Insutype, Insuplc string
+	Name, Gend                       string
 }
 
 // SeedHospital is a synthetic hospital with its signing key.
@@ -144,7 +145,8 @@ func (s *Service) Seed(ctx context.Context, n int, seed int64) (*Seeded, error) 
 		for i := start; i < end; i++ {
 			p := s.seedPerson(rng, city, i)
 			people = append(people, p)
-			out.Persons = append(out.Persons, SeedPerson{PsnNo: p.BaseInfo.PsnNo, Certno: p.BaseInfo.Certno, Insutype: p.Insurance[0].Insutype, Insuplc: city})
+			out.Persons = append(out.Persons, SeedPerson{PsnNo: p.BaseInfo.PsnNo, Certno: p.BaseInfo.Certno, Insutype: p.Insurance[0].Insutype, Insuplc: city,
+				Name: p.BaseInfo.PsnName, Gend: p.BaseInfo.Gend})
 		}
 		err := s.db.Tx(ctx, func(tx *store.Tx) error {
 			for i := range people {
@@ -164,7 +166,7 @@ func (s *Service) Seed(ctx context.Context, n int, seed int64) (*Seeded, error) 
 func (s *Service) seedPerson(rng *rand.Rand, city string, i int) settlement.Person {
 	year := 1950 + rng.IntN(55)
 	brdy := fmt.Sprintf("%04d-%02d-%02d", year, 1+rng.IntN(12), 1+rng.IntN(28))
-	certno := fmt.Sprintf("%s%s%03d%d", city, brdy[:4]+brdy[5:7]+brdy[8:], rng.IntN(1000), rng.IntN(10))
+	certno := withCheckChar(fmt.Sprintf("%s%s%03d%d", city, brdy[:4]+brdy[5:7]+brdy[8:], rng.IntN(1000), rng.IntN(10)))
 	gend := fmt.Sprint(1 + rng.IntN(2))
 	insu := settlement.Insurance{Insutype: settlement.InsutypeEmployee, PsnType: "1101", PsnInsuStas: "1", CvlservFlag: "0",
 		InsuplcAdmdvs: city, EmpName: "某某有限公司", Balc: fen.Yuan(int64(rng.IntN(5000)))}
@@ -182,4 +184,16 @@ func (s *Service) seedPerson(rng *rand.Rand, city string, i int) settlement.Pers
 		},
 		Insurance: []settlement.Insurance{insu},
 	}
+}
+
+// withCheckChar replaces the last character of an 18-character identity
+// number with its GB 11643 check character, so synthetic persons can be
+// enrolled in the basic-information register too.
+func withCheckChar(c string) string {
+	w := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := range 17 {
+		sum += int(c[i]-'0') * w[i]
+	}
+	return c[:17] + string("10X98765432"[sum%11])
 }

@@ -94,6 +94,12 @@ type Options struct {
 	Router Forwarder
 	// RouteTimeout bounds a routed call (default 10 s).
 	RouteTimeout time.Duration
+	// Index is the national person index: with it (and Sealer) 1101 for
+	// a person of another province goes by national index id, without
+	// insuplc_admdvs too; nil keeps the certificate-number query.
+	Index PersonIndex
+	// Sealer encrypts person answers end to end across the hub.
+	Sealer ReplySealer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// PreCheck checks settlements before they are answered (supervision's
@@ -112,6 +118,8 @@ type Service struct {
 	cat      settlement.Catalogue
 	policies PolicySource
 	router   Forwarder
+	index    PersonIndex
+	sealer   ReplySealer
 	timeout  time.Duration
 	now      func() time.Time
 	refs     refIDs
@@ -148,7 +156,7 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		admdvs: o.Admdvs, province: settlement.Province(o.Admdvs), db: o.DB, gc: groupcommit.New(o.DB),
 		log: o.Log.With("component", "settlement"), keys: o.Keys, cat: o.Catalogue,
-		policies: o.Policies, router: o.Router, timeout: o.RouteTimeout, now: o.Now,
+		policies: o.Policies, router: o.Router, index: o.Index, sealer: o.Sealer, timeout: o.RouteTimeout, now: o.Now,
 		hosp: map[string]*hospital{}, precheck: o.PreCheck,
 	}
 	s.refs.n.Store(uint64(o.Now().UnixNano()) % 1_000_000_000)

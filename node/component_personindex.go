@@ -1,0 +1,107 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/crypto/nidx"
+	"github.com/ybfed/ybfed/federation/centers"
+	"github.com/ybfed/ybfed/federation/route"
+	"github.com/ybfed/ybfed/subsystems/basicinfo"
+	"github.com/ybfed/ybfed/subsystems/settlement/service"
+)
+
+// nationalIndex is a province node's link to the national person index:
+// it pushes the register's index entries (blind index, insured place,
+// status; no personal data) and locates persons, over mutual GM TLS to
+// whichever national node membership lists.
+type nationalIndex struct {
+	http *link.HTTPClient
+	dir  route.Directory
+}
+
+var _ basicinfo.IndexClient = (*nationalIndex)(nil)
+
+func newNationalIndex(m *link.Material, dir route.Directory) *nationalIndex {
+	return &nationalIndex{http: link.NewHTTPClient(m, func(string) string { return centers.NationalAdmdvs }), dir: dir}
+}
+
+func (x *nationalIndex) client() (*basicinfo.HTTPClient, error) {
+	addr, ok := x.dir.Lookup(centers.NationalAdmdvs)
+	if !ok {
+		return nil, errors.New("no route to the national node")
+	}
+	return &basicinfo.HTTPClient{Client: x.http.Client, National: "https://" + addr}, nil
+}
+
+// PushIndex sends index entries to the national node.
+func (x *nationalIndex) PushIndex(ctx context.Context, push basicinfo.IndexPush) (basicinfo.IndexReply, error) {
+	c, err := x.client()
+	if err != nil {
+		return basicinfo.IndexReply{}, err
+	}
+	return c.PushIndex(ctx, push)
+}
+
+// Locate asks the national node where nidx is enrolled.
+func (x *nationalIndex) Locate(ctx context.Context, id string) ([]basicinfo.IndexEntry, error) {
+	c, err := x.client()
+	if err != nil {
+		return nil, err
+	}
+	return c.Locate(ctx, id)
+}
+
+// Close drops pooled connections.
+func (x *nationalIndex) Close() { x.http.Close() }
+
+// personIndex is the settlement service's view of the person index: the
+// federation key, the national index and this province's register.
+type personIndex struct {
+	keys *nidx.Keyring
+	reg  *basicinfo.Service
+	nat  *nationalIndex
+}
+
+var _ service.PersonIndex = (*personIndex)(nil)
+
+// NationalID is the blind index under the federation key ("" without one).
+func (p *personIndex) NationalID(certno string) string {
+	if p.keys == nil {
+		return ""
+	}
+	return p.keys.BlindIndex(basicinfo.FieldNationalIndex, certno)
+}
+
+// Locate returns the insured place where the national index has the
+// person enrolled.
+func (p *personIndex) Locate(ctx context.Context, id string) (string, error) {
+	entries, err := p.nat.Locate(ctx, id)
+	var pe *basicinfo.PeerError
+	if errors.As(err, &pe) && pe.Status == http.StatusNotFound {
+		return "", service.ErrNotIndexed
+	}
+	if err != nil {
+		return "", fmt.Errorf("national person index: %w", err)
+	}
+	if len(entries) == 0 || !enrolledStatus(entries[0].Status) {
+		return "", service.ErrNotIndexed
+	}
+	return entries[0].Admdvs, nil
+}
+
+func enrolledStatus(s string) bool {
+	return s == basicinfo.StatusActive || s == basicinfo.StatusSuspended || s == basicinfo.StatusFrozen
+}
+
+// LocalPsnNo finds the person in this province's register.
+func (p *personIndex) LocalPsnNo(ctx context.Context, id string) (string, error) {
+	psn, err := p.reg.PsnNoByNidx(ctx, id)
+	if errors.Is(err, basicinfo.ErrNotFound) {
+		return "", service.ErrNotIndexed
+	}
+	return psn, err
+}
