@@ -65,6 +65,13 @@ func TestCAWorkflow(t *testing.T) {
 	if len(fp) != 64 {
 		t.Fatalf("fingerprint %q", fp)
 	}
+	// The federation person-index key is created with the CA, sealed.
+	if !strings.Contains(out, "index key:      nidx1") {
+		t.Fatalf("init output names no index key: %s", out)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "nidx-keys.sealed")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("sealed index key: %v %v", st, err)
+	}
 	if out := c.run(1, "ca", "init", "--dir", dir, "--passphrase-file", pf); !strings.Contains(out, "already holds a CA") {
 		t.Fatalf("second init: %s", out)
 	}
