@@ -152,6 +152,11 @@ type Visit struct {
 	FirstTook time.Duration
 	// Step names the transaction that failed (2201, 2204, 2207, 2601).
 	Step string
+	// Renewed: the first 2207's msgid was answered "nothing was (or will
+	// be) paid; use a new msgid" (its reversal done or queued), and the
+	// hospital settled the same fee details under a new msgid, as the
+	// NHSA protocol has it; Msgid is then the new one.
+	Renewed int
 }
 
 // TrafficOptions shape a Traffic.
@@ -302,13 +307,20 @@ func (t *Traffic) visit(i uint64) {
 	}
 	tot := settlement.Totals{MedfeeSumamt: fen.Yuan(500) + extra, FulamtOwnpayAmt: fen.Yuan(50), PreselfpayAmt: fen.Yuan(30), InscpScpAmt: fen.Yuan(420) + extra}
 	v.Msgid = h.msgid()
-	r := c.do("2207", v.Msgid, map[string]any{"data": map[string]any{
+	settle := map[string]any{"data": map[string]any{
 		"psn_no": p.PsnNo, "mdtrt_cert_type": "02", "mdtrt_cert_no": p.Certno, "med_type": "11",
 		"medfee_sumamt": tot.MedfeeSumamt, "psn_setlway": "01", "mdtrt_id": reg.Data.MdtrtID, "chrg_bchno": "CB01", "insutype": p.Insutype,
 		"acct_used_flag": "1", "invono": "", "fulamt_ownpay_amt": tot.FulamtOwnpayAmt, "overlmt_selfpay": tot.OverlmtSelfpay,
 		"preselfpay_amt": tot.PreselfpayAmt, "inscp_scp_amt": tot.InscpScpAmt,
-	}}, nil)
+	}}
+	r := c.do("2207", v.Msgid, settle, nil)
 	v.Took, v.FirstTook, v.Attempts = r.took, r.first, r.attempts
+	for r.err != nil && strings.Contains(r.err.Error(), "use a new msgid") && v.Renewed < 2 {
+		v.Renewed++
+		v.Msgid = h.msgid()
+		r = c.do("2207", v.Msgid, settle, nil)
+		v.Took, v.Attempts = v.Took+r.took, v.Attempts+r.attempts
+	}
 	if r.err != nil {
 		v.Step, v.Err = "2207", r.err.Error()
 		return
@@ -441,6 +453,7 @@ type Figures struct {
 	Attempted, Committed, Reversed, Failed int
 	LocalCommitted, RoutedCommitted        int
 	Retried                                int // settled after more than one attempt
+	Renewed                                int // settled under a new msgid after "use a new msgid"
 	LocalP50, LocalP99                     time.Duration
 	RoutedP50, RoutedP99                   time.Duration
 	// Errors counts failures by step and message (first 80 characters).
@@ -465,6 +478,9 @@ func Sum(vs []Visit) Figures {
 			}
 			if v.Attempts > 1 {
 				f.Retried++
+			}
+			if v.Renewed > 0 {
+				f.Renewed++
 			}
 		default:
 			f.Failed++
@@ -496,7 +512,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 
 // String is a one-line account of the figures.
 func (f Figures) String() string {
-	return fmt.Sprintf("attempted %d, committed %d (local %d, routed %d; %d after retries), reversed %d, failed %d; local p50 %s p99 %s; routed p50 %s p99 %s",
-		f.Attempted, f.Committed, f.LocalCommitted, f.RoutedCommitted, f.Retried, f.Reversed, f.Failed,
+	return fmt.Sprintf("attempted %d, committed %d (local %d, routed %d; %d after retries, %d under a new msgid), reversed %d, failed %d; local p50 %s p99 %s; routed p50 %s p99 %s",
+		f.Attempted, f.Committed, f.LocalCommitted, f.RoutedCommitted, f.Retried, f.Renewed, f.Reversed, f.Failed,
 		f.LocalP50.Round(time.Millisecond), f.LocalP99.Round(time.Millisecond), f.RoutedP50.Round(time.Millisecond), f.RoutedP99.Round(time.Millisecond))
 }
