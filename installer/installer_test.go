@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tjfoc/gmsm/gmtls"
-
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/enrol"
 	"github.com/ybfed/ybfed/crypto/link"
@@ -192,10 +190,11 @@ func startNational(t *testing.T) *national {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := gmtls.Listen("tcp", "127.0.0.1:0", link.EnrolServerConfig(m))
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := link.NewEnrolListener(raw, m)
 	key, err := member.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	"github.com/tjfoc/gmsm/gmtls"
 
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/node/config"
@@ -328,23 +327,11 @@ func probeNational(ctx context.Context, probeURL string, now func() time.Time, m
 // probeClient speaks plain HTTP or GM TLS without verifying the server:
 // it sends nothing secret and only reads the Date header.
 func probeClient(gm bool) *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	tr := &http.Transport{DialContext: d.DialContext}
 	if gm {
-		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			raw, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			c := gmtls.Client(raw, &gmtls.Config{GMSupport: gmtls.NewGMSupport(), CipherSuites: link.Suites(), InsecureSkipVerify: true})
-			if err := link.Handshake(ctx, c); err != nil {
-				raw.Close()
-				return nil, fmt.Errorf("GM TLS handshake: %w", err)
-			}
-			return c, nil
-		}
+		return link.NewProbeClient(15 * time.Second)
 	}
-	return &http.Client{Transport: tr, Timeout: 15 * time.Second}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 15 * time.Second}
 }
 
 // checkPostgres connects and checks the server version.

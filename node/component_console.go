@@ -9,8 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/tjfoc/gmsm/x509"
-
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/internal/version"
@@ -110,7 +108,7 @@ func ConsoleDetail(ctx context.Context, n *Node) console.NodeDetail {
 	if m := n.Material(); m != nil {
 		for _, c := range []struct {
 			usage string
-			cert  *x509.Certificate
+			cert  *ca.Certificate
 		}{{"sign", m.Sign}, {"enc", m.Enc}, {"ca", m.CA}} {
 			if c.cert == nil {
 				continue

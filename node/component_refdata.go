@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/tjfoc/gmsm/x509"
+	"github.com/ybfed/ybfed/crypto/ca"
 
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/federation/member"
@@ -21,7 +21,7 @@ const RefdataMaxLag = 64
 // refdataComponent runs the node's member of the reference-data raft group.
 type refdataComponent struct {
 	mat    *link.Material
-	caCert *x509.Certificate
+	caCert *ca.Certificate
 	r      *refdata.Replicator
 }
 
@@ -31,7 +31,7 @@ var _ Component = (*refdataComponent)(nil)
 // GM TLS material and the federation CA certificate signers chain to. A nil
 // material means the node's own (resolved when it opens); a nil CA means
 // the material's.
-func newRefdataComponent(m *link.Material, caCert *x509.Certificate) *refdataComponent {
+func newRefdataComponent(m *link.Material, caCert *ca.Certificate) *refdataComponent {
 	if caCert == nil && m != nil {
 		caCert = m.CA
 	}

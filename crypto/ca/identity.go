@@ -125,3 +125,13 @@ func RootKey(root *x509.Certificate) (*sm.PublicKey, error) {
 // Certificate is the X.509 certificate type of the federation (SM2/SM3
 // capable), so callers need not import the SM x509 package.
 type Certificate = x509.Certificate
+
+// ParseCertificate parses one DER certificate (SM2 or otherwise), so
+// packages outside crypto/ need not import the SM libraries.
+func ParseCertificate(der []byte) (*Certificate, error) {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("ca: parse certificate: %w", err)
+	}
+	return c, nil
+}

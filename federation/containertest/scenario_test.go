@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tjfoc/gmsm/x509"
-
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/crypto/sm"
@@ -191,7 +189,7 @@ func enrolOverContainerNetwork(t *testing.T, r *fedRun) {
 	f.RequireInvariants(ctx, t, invariantWait)
 }
 
-func readCert(path string) (*x509.Certificate, error) {
+func readCert(path string) (*ca.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -202,7 +200,7 @@ func readCert(path string) (*x509.Certificate, error) {
 // nodeIdentity verifies the signing certificate a node saved in its data
 // directory against the national root, and reports whether the node's own
 // copy of the root is that root.
-func nodeIdentity(n *containertest.Node, root *x509.Certificate, rootKey *sm.PublicKey) (ca.Identity, bool, error) {
+func nodeIdentity(n *containertest.Node, root *ca.Certificate, rootKey *sm.PublicKey) (ca.Identity, bool, error) {
 	dir := filepath.Join(n.DataDir(), "tls")
 	leaf, err := readCert(filepath.Join(dir, link.FileSignCert))
 	if err != nil {

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tjfoc/gmsm/gmtls"
-
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/link"
 )
@@ -136,7 +134,7 @@ func (s *Service) applyLocal(op KeyOp, key []byte) error {
 // controlSession is an open control stream to one member: one GM TLS
 // handshake for any number of requests.
 type controlSession struct {
-	conn *gmtls.Conn
+	conn *link.Conn
 	peer link.Peer
 }
 

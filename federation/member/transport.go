@@ -17,7 +17,6 @@ import (
 
 	"github.com/hashicorp/go-sockaddr"
 	"github.com/hashicorp/memberlist"
-	"github.com/tjfoc/gmsm/gmtls"
 
 	"github.com/ybfed/ybfed/crypto/link"
 )
@@ -135,7 +134,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &Transport{
 		cfg: cfg, log: log, udp: udp,
-		tcp:      gmtls.NewListener(tcp, link.ServerConfig(cfg.Material)),
+		tcp:      link.NewListener(tcp, cfg.Material),
 		packetCh: make(chan *memberlist.Packet, 256),
 		streamCh: make(chan net.Conn, 16),
 		ctx:      ctx, cancel: cancel,
@@ -228,7 +227,7 @@ func (t *Transport) DialAddressTimeout(a memberlist.Address, timeout time.Durati
 	return t.dial(a.Addr, AdmdvsOf(a.Name), timeout)
 }
 
-func (t *Transport) dial(addr, expect string, timeout time.Duration) (*gmtls.Conn, error) {
+func (t *Transport) dial(addr, expect string, timeout time.Duration) (*link.Conn, error) {
 	if f := t.blocked.Load(); f != nil && (*f)(addr) {
 		return nil, fmt.Errorf("member transport: %s unreachable", addr)
 	}
@@ -320,14 +319,14 @@ func (t *Transport) acceptTCP() {
 		t.wg.Add(1)
 		go func() {
 			defer t.wg.Done()
-			t.serveConn(c.(*gmtls.Conn))
+			t.serveConn(c.(*link.Conn))
 		}()
 	}
 }
 
 // serveConn completes the handshake, then hands the stream to memberlist
 // or to the control handler according to its first byte.
-func (t *Transport) serveConn(c *gmtls.Conn) {
+func (t *Transport) serveConn(c *link.Conn) {
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.HandshakeTimeout)
 	defer cancel()
 	if err := link.Handshake(ctx, c); err != nil {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tjfoc/gmsm/x509"
+	"github.com/ybfed/ybfed/crypto/ca"
 
 	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
@@ -47,7 +47,7 @@ type Batch struct {
 // Signer signs batches with an SM2 key certified by the federation CA.
 type Signer struct {
 	Key  *sm.PrivateKey
-	Cert *x509.Certificate
+	Cert *ca.Certificate
 	// Now is the clock of SignedAt; nil means time.Now.
 	Now func() time.Time
 }

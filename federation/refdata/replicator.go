@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"github.com/tjfoc/gmsm/x509"
 
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/link"
@@ -36,7 +35,7 @@ type Config struct {
 	// Material is this node's GM TLS material; CA is the federation CA
 	// certificate signers must chain to (normally Material.CA).
 	Material *link.Material
-	CA       *x509.Certificate
+	CA       *ca.Certificate
 	// DB is the node's store; the reference tables are migrated into it.
 	DB *store.DB
 	// Voters are the admdvs codes of the raft voters, from the signed

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/tjfoc/gmsm/gmtls"
 
 	"github.com/ybfed/ybfed/crypto/link"
 )
@@ -108,7 +107,7 @@ func (s *StreamLayer) acceptLoop() {
 
 // serve authenticates an accepted connection and routes it.
 func (s *StreamLayer) serve(c net.Conn) {
-	gc, ok := c.(*gmtls.Conn)
+	gc, ok := c.(*link.Conn)
 	if !ok {
 		c.Close()
 		return

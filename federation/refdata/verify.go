@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tjfoc/gmsm/x509"
-
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
@@ -14,12 +12,12 @@ import (
 // Trust is what the FSM checks signers against: the federation CA
 // certificate. Revocations come from the replicated RevocationNamespace.
 type Trust struct {
-	CA    *x509.Certificate
+	CA    *ca.Certificate
 	caKey *sm.PublicKey
 }
 
 // NewTrust prepares the CA certificate for verification.
-func NewTrust(caCert *x509.Certificate) (*Trust, error) {
+func NewTrust(caCert *ca.Certificate) (*Trust, error) {
 	if caCert == nil {
 		return nil, fmt.Errorf("refdata trust: no CA certificate")
 	}
@@ -41,7 +39,7 @@ func signerName(id ca.Identity) string {
 // when b must be rejected, the reason. It depends only on b, the trust
 // anchor and rev, so every node reaches the same verdict.
 func (t *Trust) verify(b *Batch, rev ca.Revocations) (signer string, reason string) {
-	cert, err := x509.ParseCertificate(b.SignerCert)
+	cert, err := ca.ParseCertificate(b.SignerCert)
 	if err != nil {
 		return "", "signer certificate: not a certificate"
 	}

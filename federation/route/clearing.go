@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tjfoc/gmsm/x509"
-
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/envelope"
 	"github.com/ybfed/ybfed/internal/fen"
@@ -126,7 +124,7 @@ const statementWindow = 400 * 24 * time.Hour
 
 // VerifyStatement checks a statement's signature by a national node of
 // the federation rooted at root and returns its content.
-func VerifyStatement(root *x509.Certificate, wire []byte) (*SignedStatement, error) {
+func VerifyStatement(root *ca.Certificate, wire []byte) (*SignedStatement, error) {
 	v, err := envelope.NewVerifier(root, envelope.VerifierOptions{Window: statementWindow})
 	if err != nil {
 		return nil, err
