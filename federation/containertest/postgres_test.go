@@ -82,6 +82,26 @@ func TestPostgresNational(t *testing.T) {
 	}
 	t.Logf("national database: %d tables, %d audit records, %d console users", len(before), before.Rows("audit_log"), before.Rows("console_users"))
 
+	// Hospitals, persons and a catalogue as on the SQLite federation, then
+	// routed settlements through this PostgreSQL-backed hub while the
+	// node and its database restart below.
+	r := &fedRun{f: f}
+	enrolOverContainerNetwork(t, r)
+	if r.hist != nil {
+		defer r.hist.Stop()
+	}
+	tr := f.StartTraffic(r.s, containertest.TrafficOptions{Seed: 7, RoutedShare: 1, ReverseShare: 0.05, Retry: 2 * time.Minute})
+	stopped := false
+	stopTraffic := func() containertest.Figures {
+		stopped = true
+		return containertest.Sum(tr.Stop())
+	}
+	defer func() {
+		if !stopped {
+			tr.Stop()
+		}
+	}()
+
 	// Restart the node.
 	t0 := time.Now()
 	if err := f.RestartNode(ctx, nat); err != nil {
@@ -139,6 +159,11 @@ func TestPostgresNational(t *testing.T) {
 	}
 	if lost := containertest.Lost(before, again, durable...); len(lost) > 0 {
 		t.Fatalf("lost across the database restart: %v", lost)
+	}
+	fig := stopTraffic()
+	t.Logf("figures: routed traffic through the PostgreSQL hub across the node's and the database's restarts: %s; errors %v", fig, fig.Errors)
+	if fig.RoutedCommitted == 0 {
+		t.Fatalf("no routed settlement through the PostgreSQL hub: %s", fig)
 	}
 	f.RequireInvariants(ctx, t, invariantWait)
 }
