@@ -20,6 +20,7 @@ import (
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/subsystems/settlement"
 	"github.com/ybfed/ybfed/subsystems/settlement/service"
+	"github.com/ybfed/ybfed/subsystems/settlement/visit"
 )
 
 // cst is the time zone of msgids and transaction times.
@@ -277,42 +278,17 @@ func (t *Traffic) visit(i uint64) {
 			MdtrtID string `json:"mdtrt_id"`
 		} `json:"data"`
 	}
-	if r := c.do("2201", h.msgid(), map[string]any{"data": map[string]any{
-		"psn_no": p.PsnNo, "insutype": p.Insutype, "begntime": now, "mdtrt_cert_type": "02", "mdtrt_cert_no": p.Certno,
-		"ipt_otp_no": fmt.Sprintf("OP%d", i), "atddr_no": "D001", "dr_name": "李医生", "dept_code": "A01", "dept_name": "内科", "caty": "A01",
-	}}, &reg); r.err != nil {
+	if r := c.do("2201", h.msgid(), visit.Register(p.PsnNo, p.Insutype, p.Certno, fmt.Sprintf("OP%d", i), now), &reg); r.err != nil {
 		v.Step, v.Err = "2201", r.err.Error()
 		return
 	}
 	extra := fen.Yuan(int64(rng.IntN(200)))
-	lines := []struct {
-		code string
-		pric fen.Fen
-		cnt  string
-	}{
-		{"C01010100100000000001", fen.Yuan(50), "1"},
-		{"XL01XC000A001010100001", fen.Yuan(30), "10"},
-		{"003301000010000", fen.Yuan(150) + extra, "1"},
-	}
-	var fee []any
-	for k, l := range lines {
-		cnt := fen.MustParseQty(l.cnt)
-		fee = append(fee, map[string]any{"feedetl_sn": fmt.Sprintf("CB01-%02d", k), "mdtrt_id": reg.Data.MdtrtID, "psn_no": p.PsnNo,
-			"chrg_bchno": "CB01", "fee_ocur_time": now, "med_list_codg": l.code, "medins_list_codg": "HX" + l.code[:4],
-			"det_item_fee_sumamt": l.pric.MulQty(cnt), "cnt": cnt, "pric": l.pric})
-	}
-	if r := c.do("2204", h.msgid(), map[string]any{"feedetail": fee}, nil); r.err != nil {
+	if r := c.do("2204", h.msgid(), visit.FeeDetails(reg.Data.MdtrtID, p.PsnNo, now, extra), nil); r.err != nil {
 		v.Step, v.Err = "2204", r.err.Error()
 		return
 	}
-	tot := settlement.Totals{MedfeeSumamt: fen.Yuan(500) + extra, FulamtOwnpayAmt: fen.Yuan(50), PreselfpayAmt: fen.Yuan(30), InscpScpAmt: fen.Yuan(420) + extra}
 	v.Msgid = h.msgid()
-	settle := map[string]any{"data": map[string]any{
-		"psn_no": p.PsnNo, "mdtrt_cert_type": "02", "mdtrt_cert_no": p.Certno, "med_type": "11",
-		"medfee_sumamt": tot.MedfeeSumamt, "psn_setlway": "01", "mdtrt_id": reg.Data.MdtrtID, "chrg_bchno": "CB01", "insutype": p.Insutype,
-		"acct_used_flag": "1", "invono": "", "fulamt_ownpay_amt": tot.FulamtOwnpayAmt, "overlmt_selfpay": tot.OverlmtSelfpay,
-		"preselfpay_amt": tot.PreselfpayAmt, "inscp_scp_amt": tot.InscpScpAmt,
-	}}
+	settle := visit.Settle(p.PsnNo, p.Insutype, p.Certno, reg.Data.MdtrtID, visit.Totals(extra))
 	r := c.do("2207", v.Msgid, settle, nil)
 	v.Took, v.FirstTook, v.Attempts = r.took, r.first, r.attempts
 	for r.err != nil && strings.Contains(r.err.Error(), "use a new msgid") && v.Renewed < 2 {

@@ -17,6 +17,7 @@ import (
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/subsystems/settlement"
 	"github.com/ybfed/ybfed/subsystems/settlement/service"
+	"github.com/ybfed/ybfed/subsystems/settlement/visit"
 )
 
 // TrafficOptions shape the settlement traffic of the generator.
@@ -188,48 +189,22 @@ func (t *Traffic) visit(ctx context.Context, i uint64) {
 		} `json:"data"`
 	}
 	now := time.Now().In(cst).Format(time.DateTime)
-	if _, err := c.do(ctx, "2201", map[string]any{"data": map[string]any{
-		"psn_no": p.PsnNo, "insutype": p.Insutype, "begntime": now, "mdtrt_cert_type": "02", "mdtrt_cert_no": p.Certno,
-		"ipt_otp_no": fmt.Sprintf("OP%d", i), "atddr_no": "D001", "dr_name": "李医生", "dept_code": "A01", "dept_name": "内科", "caty": "A01",
-	}}, &reg); err != nil {
+	if _, err := c.do(ctx, "2201", visit.Register(p.PsnNo, p.Insutype, p.Certno, fmt.Sprintf("OP%d", i), now), &reg); err != nil {
 		fail("2201", err)
 		return
 	}
-	lines := []struct {
-		code string
-		pric fen.Fen
-		cnt  string
-	}{
-		{"C01010100100000000001", fen.Yuan(50), "1"},
-		{"XL01XC000A001010100001", fen.Yuan(30), "10"},
-		{"003301000010000", fen.Yuan(150) + extra, "1"},
-	}
-	var fee []any
-	for k, l := range lines {
-		cnt := fen.MustParseQty(l.cnt)
-		fee = append(fee, map[string]any{"feedetl_sn": fmt.Sprintf("CB01-%02d", k), "mdtrt_id": reg.Data.MdtrtID, "psn_no": p.PsnNo,
-			"chrg_bchno": "CB01", "fee_ocur_time": now, "med_list_codg": l.code, "medins_list_codg": "HX" + l.code[:4],
-			"det_item_fee_sumamt": l.pric.MulQty(cnt), "cnt": cnt, "pric": l.pric})
-	}
-	if _, err := c.do(ctx, "2204", map[string]any{"feedetail": fee}, nil); err != nil {
+	if _, err := c.do(ctx, "2204", visit.FeeDetails(reg.Data.MdtrtID, p.PsnNo, now, extra), nil); err != nil {
 		fail("2204", err)
 		return
 	}
-	// The lines price to 500.00 + extra: 50.00 丙 (full own pay), 30.00
-	// 乙 pre-self-pay, the rest in scope.
-	tot := settlement.Totals{MedfeeSumamt: fen.Yuan(500) + extra, FulamtOwnpayAmt: fen.Yuan(50), PreselfpayAmt: fen.Yuan(30), InscpScpAmt: fen.Yuan(420) + extra}
+	tot := visit.Totals(extra)
 	var out struct {
 		Setlinfo struct {
 			SetlID string `json:"setl_id"`
 		} `json:"setlinfo"`
 	}
 	start := time.Now()
-	msgid, err := c.do(ctx, "2207", map[string]any{"data": map[string]any{
-		"psn_no": p.PsnNo, "mdtrt_cert_type": "02", "mdtrt_cert_no": p.Certno, "med_type": "11",
-		"medfee_sumamt": tot.MedfeeSumamt, "psn_setlway": "01", "mdtrt_id": reg.Data.MdtrtID, "chrg_bchno": "CB01", "insutype": p.Insutype,
-		"acct_used_flag": "1", "invono": "", "fulamt_ownpay_amt": tot.FulamtOwnpayAmt, "overlmt_selfpay": tot.OverlmtSelfpay,
-		"preselfpay_amt": tot.PreselfpayAmt, "inscp_scp_amt": tot.InscpScpAmt,
-	}}, &out)
+	msgid, err := c.do(ctx, "2207", visit.Settle(p.PsnNo, p.Insutype, p.Certno, reg.Data.MdtrtID, tot), &out)
 	lat := time.Since(start)
 	if err != nil {
 		fail("2207", err)
