@@ -337,15 +337,18 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.AddCheck(c.Name(), c.Ready)
 		n.log.Info("component started", "component", c.Name(), "took", time.Since(start))
 	}
+	// The start is recorded before any listener serves, so a node that
+	// answers /healthz has finished opening and a stop signal from then on
+	// goes through Run's graceful shutdown.
+	if _, err := n.audit.Append(ctx, "system", "node.start", n.cfg.Node.Admdvs, version.Get().String()); err != nil {
+		return fmt.Errorf("node: audit: %w", err)
+	}
 	for name, s := range n.servers {
 		go func() {
 			if err := s.Serve(n.listeners[name]); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.log.Error("server stopped", "listener", name, "err", err)
 			}
 		}()
-	}
-	if _, err := n.audit.Append(ctx, "system", "node.start", n.cfg.Node.Admdvs, version.Get().String()); err != nil {
-		return fmt.Errorf("node: audit: %w", err)
 	}
 	n.log.Info("node listening", "hospital", n.Addr(Hospital), "internode", n.Addr(Internode),
 		"admin", n.Addr(Admin), "console", n.Addr(Console))
@@ -403,10 +406,10 @@ func (n *Node) closeAll(ctx context.Context) error {
 			s.Close()
 		}
 	}
-	for name, l := range n.listeners {
-		if _, ok := n.servers[name]; !ok {
-			l.Close()
-		}
+	// A server that never served (Open failed before it began) does not
+	// own its listener yet; closing one twice is harmless.
+	for _, l := range n.listeners {
+		l.Close()
 	}
 	n.stopMu.Lock()
 	stops := n.onStop

@@ -27,6 +27,11 @@ func runCmd() *cobra.Command {
 				return err
 			}
 			if err := n.Open(cmd.Context()); err != nil {
+				if cmd.Context().Err() != nil {
+					// A stop signal arrived while the node was opening:
+					// Open has closed what it started, which is a clean stop.
+					return nil
+				}
 				return err
 			}
 			return n.Run(cmd.Context())
