@@ -70,7 +70,7 @@ func (c *memberComponent) Start(ctx context.Context, h *Host) error {
 		refFormat = c.refFormat()
 	}
 	svc, err := member.New(member.Config{
-		DisplayName: cfg.Node.Name, Version: version.Get().Version,
+		Name: cfg.Node.NodeID(), DisplayName: cfg.Node.Name, Version: version.Get().Version,
 		BindAddr: cfg.Listen.Gossip, Advertise: cfg.Advertise,
 		APIAddr: advertised(cfg.Advertise, internode), RaftAddr: c.raft(cfg.Advertise, cfg.Listen.Raft),
 		Seeds: cfg.Federation.Seeds, DataDir: cfg.DataDir, Material: c.mat,

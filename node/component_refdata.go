@@ -75,7 +75,7 @@ func (c *refdataComponent) Start(ctx context.Context, h *Host) error {
 	}
 	tune := cfg.Federation.Raft
 	r, err := refdata.Open(ctx, refdata.Config{
-		ID: cfg.Node.Admdvs, Listen: cfg.Listen.Raft, Advertise: raftAdvertise(cfg.Advertise, cfg.Listen.Raft),
+		ID: cfg.Node.NodeID(), Listen: cfg.Listen.Raft, Advertise: raftAdvertise(cfg.Advertise, cfg.Listen.Raft),
 		Dir: filepath.Join(cfg.DataDir, "raft"), Material: c.mat, CA: c.caCert, DB: h.DB,
 		Voters: cfg.Federation.Voters, Log: h.Log, OnRevoke: onRevoke,
 		NoSync: tune.NoSync, HeartbeatTimeout: time.Duration(tune.HeartbeatTimeout),

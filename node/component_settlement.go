@@ -23,6 +23,11 @@ import (
 // resolveInterval is how often queued reversals are retried.
 const resolveInterval = 5 * time.Second
 
+// sweepLease is how long a national node's reversal sweep lease lasts
+// without renewal: a stopped holder's sweeps pass to another national node
+// sharing the database after at most this long.
+const sweepLease = 3 * resolveInterval
+
 // SettlementComponent runs settlement on a node. On a province node it is
 // the hospital API (service), the insured-place endpoint for routed
 // transactions and the client that routes cross-province ones to the hub;
@@ -91,7 +96,7 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 	}
 	var resolve func(context.Context) (int, error)
 	if cfg.Node.Role == config.RoleNational {
-		hub, err := route.NewHub(route.HubOptions{DB: h.DB, Material: c.mat, Directory: c.dir, Log: log, Timeout: c.RouteTimeout, Observe: c.OnHub})
+		hub, err := route.NewHub(route.HubOptions{Name: cfg.Node.NodeID(), DB: h.DB, Material: c.mat, Directory: c.dir, Log: log, Timeout: c.RouteTimeout, Observe: c.OnHub})
 		if err != nil {
 			return err
 		}
@@ -104,7 +109,13 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 		if h.Admin != nil {
 			hub.RegisterAdmin(h.Admin)
 		}
-		c.hub, resolve = hub, hub.ResolvePending
+		// National nodes sharing the database share the queued reversals:
+		// one sweeps at a time, under a lease renewed on every tick, which
+		// another takes over when the holder stops (see route.Hub.Sweep).
+		c.hub, resolve = hub, func(ctx context.Context) (int, error) {
+			n, _, err := hub.Sweep(ctx, sweepLease)
+			return n, err
+		}
 	} else {
 		keys, err := piiKeyring(filepath.Join(cfg.DataDir, "pii.keys"))
 		if err != nil {

@@ -151,6 +151,15 @@ func (d memberDirectory) Lookup(admdvs string) (string, bool) {
 	return "", false
 }
 
+// LookupAll returns the internode addresses of every live node of admdvs,
+// the one Lookup returns first: the national nodes sharing the hub role.
+func (d memberDirectory) LookupAll(admdvs string) []string {
+	if s := d.mc.Service(); s != nil {
+		return s.LookupAll(admdvs)
+	}
+	return nil
+}
+
 // Known reports whether a node of admdvs has been a member, alive or not.
 func (d memberDirectory) Known(admdvs string) bool {
 	if s := d.mc.Service(); s != nil {
@@ -219,15 +228,18 @@ func (c *raftMembership) reconcile(log interface {
 	if err != nil {
 		return
 	}
+	// Raft server ids are node names: the admdvs for a center's only
+	// node, so a further node of a center (100000-2) joins as a member of
+	// its own, a non-voter unless configured as a voter by that name.
 	for _, m := range members {
 		if m.State != member.StateAlive || m.Meta.Raft == "" || m.Meta.Admdvs == "" {
 			continue
 		}
-		if addr, ok := have[m.Meta.Admdvs]; ok && addr == m.Meta.Raft {
+		if addr, ok := have[m.Name]; ok && addr == m.Meta.Raft {
 			continue
 		}
-		if err := r.Join(m.Meta.Admdvs, m.Meta.Raft); err != nil {
-			log.Debug("raft join", "admdvs", m.Meta.Admdvs, "err", err)
+		if err := r.Join(m.Name, m.Meta.Raft); err != nil {
+			log.Debug("raft join", "node", m.Name, "err", err)
 		}
 	}
 }

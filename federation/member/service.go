@@ -149,6 +149,8 @@ type Service struct {
 	maxSusp  time.Duration
 	extra    []string // seeds given to Join
 	routes   atomic.Pointer[map[string]string]
+	// routesAll lists every live node's API address per center.
+	routesAll atomic.Pointer[map[string][]string]
 
 	joined    atomic.Bool
 	joinKick  chan struct{}
@@ -235,6 +237,8 @@ func New(cfg Config) (*Service, error) {
 		subs: map[int]chan Event{}}
 	empty := map[string]string{}
 	s.routes.Store(&empty)
+	emptyAll := map[string][]string{}
+	s.routesAll.Store(&emptyAll)
 	return s, nil
 }
 
@@ -659,24 +663,50 @@ func (s *Service) Routes() map[string]string {
 	return out
 }
 
+// LookupAll returns the inter-node API addresses of every live node of
+// the center admdvs, in the routing table's order of preference (ready
+// first, then by name): the first is the one Lookup returns. Several
+// national nodes sharing the hub role are listed this way.
+func (s *Service) LookupAll(admdvs string) []string {
+	a := (*s.routesAll.Load())[admdvs]
+	return append([]string(nil), a...)
+}
+
+// routable reports whether m may be routed to.
+func routable(m *Member) bool {
+	return (m.State == StateAlive || m.State == StateSuspect) && m.Meta.API != "" && m.Meta.Admdvs != ""
+}
+
+// preferred orders two live nodes of one center: ready first, then the
+// lowest name.
+func preferred(a, b *Member) bool {
+	if a.Meta.Ready != b.Meta.Ready {
+		return a.Meta.Ready
+	}
+	return a.Name < b.Name
+}
+
 // rebuildRoutes recomputes the routing table; s.mu is held. Among several
-// live nodes of one center the ready one with the lowest name wins.
+// live nodes of one center the ready one with the lowest name wins; all of
+// them are kept, in that order, for LookupAll.
 func (s *Service) rebuildRoutesLocked() {
-	best := map[string]*Member{}
+	live := map[string][]*Member{}
 	for _, m := range s.members {
-		if m.State != StateAlive && m.State != StateSuspect || m.Meta.API == "" || m.Meta.Admdvs == "" {
-			continue
-		}
-		b := best[m.Meta.Admdvs]
-		if b == nil || (m.Meta.Ready && !b.Meta.Ready) || (m.Meta.Ready == b.Meta.Ready && m.Name < b.Name) {
-			best[m.Meta.Admdvs] = m
+		if routable(m) {
+			live[m.Meta.Admdvs] = append(live[m.Meta.Admdvs], m)
 		}
 	}
-	r := make(map[string]string, len(best))
-	for k, m := range best {
-		r[k] = m.Meta.API
+	r := make(map[string]string, len(live))
+	all := make(map[string][]string, len(live))
+	for k, ms := range live {
+		sort.Slice(ms, func(i, j int) bool { return preferred(ms[i], ms[j]) })
+		for _, m := range ms {
+			all[k] = append(all[k], m.Meta.API)
+		}
+		r[k] = ms[0].Meta.API
 	}
 	s.routes.Store(&r)
+	s.routesAll.Store(&all)
 }
 
 // Subscribe returns a channel of membership events and a function that

@@ -30,7 +30,7 @@ func (b cannedBackend) Insured(_ context.Context, req *Request) (*Reply, error) 
 
 // benchInsured serves the canned insured place 440000 over GM TLS on
 // loopback and returns its address.
-func benchInsured(b *testing.B, c *ca.CA) string {
+func benchInsured(b testing.TB, c *ca.CA) string {
 	raw, err := os.ReadFile("../../subsystems/settlement/testdata/2207_response.json")
 	if err != nil {
 		b.Fatal(err)

@@ -48,10 +48,27 @@ func (h *Hub) SetPrepaid(ctx context.Context, payer, payee string, amount fen.Fe
 	})
 }
 
+// clearingLease bounds a clearing run's hold on its month.
+const clearingLease = 10 * time.Minute
+
 // Clear runs the monthly clearing of month (yyyy-MM): net positions per
 // province pair from the clearing journal, offset against prepaid funds,
 // and one SM2-signed statement per province, stored and returned.
+//
+// Among hubs sharing the database one runs a month's clearing at a time:
+// the run holds the month's lease (hub_lease) and releases it at the end;
+// meanwhile another hub's Clear of that month returns a *LeaseHeldError.
+// A later run (after a cancel or a reversal) replaces the statements.
 func (h *Hub) Clear(ctx context.Context, month string, opt *settlement.ClearingOptions) (*ClearingRun, error) {
+	job := jobClearing + month
+	if err := h.Acquire(ctx, job, clearingLease); err != nil {
+		return nil, fmt.Errorf("clearing %s: %w", month, err)
+	}
+	defer func() {
+		if err := h.Release(context.WithoutCancel(ctx), job); err != nil {
+			h.log.Warn("clearing lease not released; it expires by itself", "month", month, "err", err)
+		}
+	}()
 	items, err := h.Items(ctx, month)
 	if err != nil {
 		return nil, err

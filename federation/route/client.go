@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ybfed/ybfed/crypto/ca"
@@ -158,11 +159,14 @@ func (c *caller) receive(r *http.Request, role ca.Role) (*Request, envelope.Veri
 }
 
 // Client is a province node's side of routing: it sends transactions to
-// the national hub.
+// the national hub. Several national nodes sharing one database may hold
+// the hub role at once; with a MultiDirectory the client spreads requests
+// over them and fails over to the next when one cannot be reached.
 type Client struct {
-	c   *caller
-	dir Directory
-	hub string
+	c    *caller
+	dir  Directory
+	hub  string
+	next atomic.Uint64 // rotates the first hub tried
 }
 
 // ClientOptions configure a Client.
@@ -192,17 +196,43 @@ func NewClient(o ClientOptions) (*Client, error) {
 // NationalAdmdvs is the default admdvs of the hub.
 const NationalAdmdvs = "100000"
 
-// Forward sends req to the hub and returns the insured place's reply. A
+// Forward sends req to a hub and returns the insured place's reply. A
 // request without a deadline gets one from ctx.
+//
+// With several live hubs, each request starts at the next one in turn; a
+// hub that certainly did not process the request (ErrNotDelivered: dial
+// refused, draining, refused before processing) is followed by the next,
+// with the same msgid, as the hubs share their journal. An unknown
+// outcome (timeout, broken connection) is returned at once: the caller
+// reverses it, through whichever hub answers.
 func (cl *Client) Forward(ctx context.Context, req *Request) (*Reply, error) {
-	addr, ok := cl.dir.Lookup(cl.hub)
-	if !ok {
+	addrs := addresses(cl.dir, cl.hub)
+	if len(addrs) == 0 {
 		return nil, fmt.Errorf("%w: no route to the national hub %s", ErrNotDelivered, cl.hub)
 	}
 	if dl, ok := ctx.Deadline(); ok && req.Deadline == 0 {
 		req.Deadline = dl.UnixMilli()
 	}
-	return cl.c.send(ctx, cl.hub, addr, PathHub, req)
+	first := int(cl.next.Add(1) % uint64(len(addrs)))
+	var errs []error
+	for i := range addrs {
+		addr := addrs[(first+i)%len(addrs)]
+		reply, err := cl.c.send(ctx, cl.hub, addr, PathHub, req)
+		if err == nil || !errors.Is(err, ErrNotDelivered) {
+			return reply, err
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+		if i+1 < len(addrs) {
+			cl.c.log.Warn("hub not reachable, trying the next", "msgid", req.Msgid, "hub", addr, "err", err)
+		}
+	}
+	if len(errs) == 1 {
+		return nil, errs[0]
+	}
+	return nil, fmt.Errorf("%w: none of %d hubs: %w", ErrNotDelivered, len(errs), errors.Join(errs...))
 }
 
 // Close drops pooled connections.

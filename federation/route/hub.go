@@ -45,7 +45,18 @@ const (
 )
 
 // HubOptions configure a Hub.
+//
+// Several national nodes may run a Hub each on one shared PostgreSQL or
+// CockroachDB database: journal, clearing items and statements are keyed
+// by msgid (and month, province) in that database, every write is a
+// serializable transaction (store.DB.Tx, crdb.ExecuteTx on CockroachDB),
+// so a transaction repeated through another hub finds the first hub's
+// answer, and queued reversals are delivered by whichever hub sweeps.
 type HubOptions struct {
+	// Name identifies this hub among those sharing the database (the
+	// national node's name, e.g. 100000-2), as the holder of job leases;
+	// default the certificate's admdvs.
+	Name      string
 	DB        *store.DB
 	Material  *link.Material
 	Directory Directory
@@ -70,6 +81,7 @@ type HubEvent struct {
 
 // Hub is the national node's routing and clearing service.
 type Hub struct {
+	name    string
 	c       *caller
 	db      *store.DB
 	gc      *groupcommit.Committer // journal transactions, group-committed on SQLite
@@ -98,7 +110,10 @@ func NewHub(o HubOptions) (*Hub, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Hub{c: c, db: o.DB, gc: groupcommit.New(o.DB), dir: o.Directory, log: o.Log.With("component", "route-hub"), timeout: o.Timeout, now: o.Now, observe: o.Observe}, nil
+	if o.Name == "" {
+		o.Name = o.Material.Self().Admdvs
+	}
+	return &Hub{name: o.Name, c: c, db: o.DB, gc: groupcommit.New(o.DB), dir: o.Directory, log: o.Log.With("component", "route-hub", "hub", o.Name), timeout: o.Timeout, now: o.Now, observe: o.Observe}, nil
 }
 
 // Migrate creates or upgrades the hub's tables.

@@ -50,6 +50,20 @@ type Identity struct {
 	Name string `yaml:"name"`
 	// Role is national or province.
 	Role string `yaml:"role"`
+	// ID is the node's name in the federation (gossip, reference-data
+	// raft, hub leases) when its center runs more than one node: the
+	// admdvs, a dash and a suffix, e.g. "100000-2" for a second national
+	// node sharing the hub role. Empty means the admdvs itself.
+	ID string `yaml:"id"`
+}
+
+// NodeID returns the node's name in the federation: Identity.ID, or the
+// admdvs when unset.
+func (i Identity) NodeID() string {
+	if i.ID != "" {
+		return i.ID
+	}
+	return i.Admdvs
 }
 
 // Listen holds the node's listen addresses (host:port; port 0 picks one).
@@ -284,6 +298,12 @@ func (c *Config) Validate() Errors {
 	}
 	if strings.TrimSpace(c.Node.Name) == "" {
 		add("node.name", "required")
+	}
+	if id := c.Node.ID; id != "" {
+		prefix, suffix, _ := strings.Cut(id, "-")
+		if prefix != c.Node.Admdvs || suffix == "" || strings.ContainsAny(suffix, " /\t\n") {
+			add("node.id", "must be the admdvs, a dash and a suffix (e.g. %s-2), not %q", c.Node.Admdvs, id)
+		}
 	}
 	// Listen addresses: well formed, and no two on the same port.
 	type lis struct{ key, addr string }

@@ -57,6 +57,9 @@ func TestValidate(t *testing.T) {
 		{"raft tuning for many nodes on one machine", "federation:\n  raft:\n    no_sync: true\n    heartbeat_timeout: 5s\n    election_timeout: 5s\n    leader_lease_timeout: 4s\n", ""},
 		{"negative raft timeout", "federation:\n  raft:\n    election_timeout: -1s\n", "federation.raft.election_timeout: must not be negative"},
 		{"unknown nested key", "federation:\n  seedz: []\n", "federation.seedz: unknown key"},
+		{"node id of a further node of the center", "node:\n  id: 440000-2\n", ""},
+		{"node id of another center", "node:\n  id: 110000-2\n", "node.id: must be the admdvs, a dash and a suffix"},
+		{"node id without suffix", "node:\n  id: 440000-\n", "node.id: must be the admdvs, a dash and a suffix"},
 		{"same port on two hosts is fine", "listen:\n  hospital: \"127.0.0.1:9500\"\n  internode: \"127.0.0.2:9500\"\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

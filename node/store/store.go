@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/cockroach-go/v2/crdb"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -305,6 +306,18 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	}
 }
 
+// migrationRace reports whether a migration failed on a conflict with
+// another node migrating the same database at the same time: a unique
+// violation (a version row, or the catalogue entry of a table created
+// twice), a table that exists already, or a serialization failure.
+func migrationRace(err error) bool {
+	switch sqlState(err) {
+	case "23505", "42P07", "40001":
+		return true
+	}
+	return false
+}
+
 // sqlState returns the SQLSTATE carried by err, or "".
 func sqlState(err error) string {
 	var e interface{ SQLState() string }
@@ -353,6 +366,19 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 		return fmt.Errorf("store: migrations of %s: %w", component, err)
 	}
 	res, err := p.Up(ctx)
+	// Nodes sharing one PostgreSQL/CockroachDB database (national nodes
+	// sharing the hub role) may start together: the loser of a race on a
+	// table or version row sees a conflict, and finds the migration
+	// applied when it looks again.
+	for try := 1; err != nil && db.kind != SQLite && migrationRace(err) && try < 5; try++ {
+		db.log.Info("migration raced with another node, looking again", "of", component, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: migrate %s: %w", component, ctx.Err())
+		case <-time.After(time.Duration(try) * 200 * time.Millisecond):
+		}
+		res, err = p.Up(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("store: migrate %s: %w", component, err)
 	}

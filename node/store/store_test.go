@@ -373,3 +373,47 @@ func TestDeadlockRetried(t *testing.T) {
 		t.Fatalf("balances x=%d y=%d, want 100 and 100 (each transfer once)", x, y)
 	}
 }
+
+// TestConcurrentMigrate: nodes sharing one server database (national
+// nodes sharing the hub role) may start at the same moment; each
+// migration succeeds and the schema is applied once.
+func TestConcurrentMigrate(t *testing.T) {
+	cfg := storetest.Config(t, store.Postgres)
+	ctx := context.Background()
+	const nodes = 6
+	dbs := make([]*store.DB, nodes)
+	for i := range dbs {
+		db, err := store.Open(ctx, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, nodes)
+	for i, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Migrate(ctx, "test", os.DirFS("testdata/migrations"))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+	}
+	var applied int
+	if err := dbs[0].QueryRow(ctx, "SELECT COUNT(*) FROM goose_test WHERE version_id > 0").Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	files, err := os.ReadDir("testdata/migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied != len(files) {
+		t.Errorf("%d migrations recorded, want %d", applied, len(files))
+	}
+}

@@ -145,6 +145,32 @@ func TestRoutedFaults(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	msgids := make([]string, n)
+	for i := range msgids {
+		msgids[i] = fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000)
+	}
+	ok := checkAllOrNone(t, f, msgids, answers)
+	var reversedT, reversedH int
+	if err := f.treat.db.QueryRow(ctx, `SELECT COUNT(*) FROM stl_route WHERE status = ?`, routeReversed).Scan(&reversedT); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.hubDB.QueryRow(ctx, `SELECT COUNT(*) FROM hub_journal WHERE status = 'reversed'`).Scan(&reversedH); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d clients: %d attempted, %d settled on all three nodes, %d refused or not settled (%d logged), "+
+		"reversals acknowledged: %d at the treatment node, %d at the hub; %s",
+		clients, n, ok, n-ok, min(refused.Load(), 20), reversedT, reversedH, time.Since(started).Round(time.Second))
+
+	checkBooks(t, f, seeded.Persons, ok > 0)
+}
+
+// checkAllOrNone checks that every msgid is settled on the treatment
+// node, in the hub's clearing journal and on the insured node with the
+// same amount, or on none of them, and that the hospital's answer
+// (answers[i], an infcode) agrees; it returns how many were settled.
+func checkAllOrNone(t *testing.T, f *fed, msgids []string, answers []int) int {
+	t.Helper()
+	ctx := context.Background()
 	settled := func(db *store.DB, role string) map[string]fen.Fen {
 		rows, err := db.Query(ctx, `SELECT msgid, fund_pay + acct_pay FROM stl_setl WHERE role = ? AND status = 'settled'`, role)
 		if err != nil {
@@ -163,7 +189,8 @@ func TestRoutedFaults(t *testing.T) {
 		return out
 	}
 	atTreat, atInsured := settled(f.treat.db, roleTreatment), settled(f.insured.db, roleInsured)
-	items, err := f.hub.Items(ctx, "")
+	hub := f.liveHub(t)
+	items, err := hub.hub.Items(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,13 +199,19 @@ func TestRoutedFaults(t *testing.T) {
 		atHub[it.Msgid] = it.Amount()
 	}
 	ok := 0
-	for i := 0; i < n; i++ {
-		msgid := fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000)
+	for i, msgid := range msgids {
 		a, inA := atTreat[msgid]
 		b, inB := atInsured[msgid]
 		c, inH := atHub[msgid]
 		if inA != inB || inA != inH || a != b || a != c {
 			t.Errorf("%s: treatment %v %s, insured %v %s, hub %v %s", msgid, inA, a, inB, b, inH, c)
+		}
+		// The hub journal's one row per msgid says done exactly when the
+		// transaction stayed settled.
+		if st, err := hub.hub.JournalStatus(ctx, msgid); err != nil {
+			t.Fatal(err)
+		} else if (st == "done") != inA {
+			t.Errorf("%s: hub journal status %q, settled %v", msgid, st, inA)
 		}
 		if (answers[i] == 0) != inA {
 			t.Errorf("%s: hospital got infcode %d, settled %v", msgid, answers[i], inA)
@@ -190,17 +223,25 @@ func TestRoutedFaults(t *testing.T) {
 	if len(atTreat) != ok || len(atInsured) != ok || len(atHub) != ok {
 		t.Errorf("settlements: treatment %d, insured %d, hub %d, expected %d", len(atTreat), len(atInsured), len(atHub), ok)
 	}
-	var reversedT, reversedH int
-	if err := f.treat.db.QueryRow(ctx, `SELECT COUNT(*) FROM stl_route WHERE status = ?`, routeReversed).Scan(&reversedT); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.hubDB.QueryRow(ctx, `SELECT COUNT(*) FROM hub_journal WHERE status = 'reversed'`).Scan(&reversedH); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d clients: %d attempted, %d settled on all three nodes, %d refused or not settled (%d logged), "+
-		"reversals acknowledged: %d at the treatment node, %d at the hub; %s",
-		clients, n, ok, n-ok, min(refused.Load(), 20), reversedT, reversedH, time.Since(started).Round(time.Second))
+	return ok
+}
 
+// checkBooks checks both ledgers, that receivable = payable = the hub's
+// clearing journal, that each person's accumulators equal what stayed
+// settled, and (withStatements) that the month's signed statements agree
+// with both provinces.
+func checkBooks(t *testing.T, f *fed, persons []SeedPerson, withStatements bool) {
+	t.Helper()
+	ctx := context.Background()
+	hub := f.liveHub(t).hub
+	items, err := hub.Items(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atHub := map[string]fen.Fen{}
+	for _, it := range items {
+		atHub[it.Msgid] = it.Amount()
+	}
 	for _, node := range []*testNode{f.treat, f.insured} {
 		if err := node.svc.CheckLedger(ctx); err != nil {
 			t.Error(err)
@@ -216,7 +257,7 @@ func TestRoutedFaults(t *testing.T) {
 		t.Errorf("receivable %s, payable %s, hub %s", balT["recv:440000"], -balI["payb:110000"], hubSum)
 	}
 	// Accumulators equal the sum of what stayed settled.
-	for _, p := range seeded.Persons {
+	for _, p := range persons {
 		var cnt int
 		var fund int64
 		if err := f.insured.db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(fund_pay), 0) FROM stl_setl WHERE psn_no = ? AND status = 'settled'`, p.PsnNo).Scan(&cnt, &fund); err != nil {
@@ -227,11 +268,11 @@ func TestRoutedFaults(t *testing.T) {
 			t.Errorf("%s: accumulators count %d fund %s, settled %d / %s", p.PsnNo, acc.SettlementCount, acc.FundPaySumamt, cnt, fen.Fen(fund))
 		}
 	}
-	run, err := f.hub.Clear(ctx, "2024-03", nil)
+	run, err := hub.Clear(ctx, "2024-03", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok > 0 {
+	if withStatements {
 		checkStatements(t, f, run, "2024-03")
 	}
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -32,8 +33,13 @@ type fed struct {
 	insuredLn *serverHandle
 	hubLn     *serverHandle
 
+	hubs     []*hubNode // every hub; hubs[0] is hub, hubDB, hubLn
+	treatMat *link.Material
+	router   *holdingRouter // the treatment node's
+
 	eventsMu sync.Mutex
-	events   []route.HubEvent // what the hub reported handling
+	events   []route.HubEvent // what the hubs reported handling
+	byHub    map[string]int   // transactions handled, by hub name
 }
 
 // hubEvents returns a copy of the hub's reported transactions.
@@ -41,6 +47,36 @@ func (f *fed) hubEvents() []route.HubEvent {
 	f.eventsMu.Lock()
 	defer f.eventsMu.Unlock()
 	return append([]route.HubEvent(nil), f.events...)
+}
+
+// holdingRouter is the treatment node's route client; while hold is set
+// it keeps the requests instead of sending them and answers that they
+// were not delivered (as a hub that cannot be dialled would), so a test
+// can send the very request the node built through a hub of its choice.
+type holdingRouter struct {
+	next Forwarder
+	hold atomic.Bool
+	mu   sync.Mutex
+	held []*route.Request
+}
+
+func (r *holdingRouter) Forward(ctx context.Context, req *route.Request) (*route.Reply, error) {
+	if r.hold.Load() {
+		r.mu.Lock()
+		r.held = append(r.held, req)
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%w: held by the test", route.ErrNotDelivered)
+	}
+	return r.next.Forward(ctx, req)
+}
+
+// take returns and forgets the held requests.
+func (r *holdingRouter) take() []*route.Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.held
+	r.held = nil
+	return out
 }
 
 // serverHandle is a GM TLS internode server that can be stopped and
@@ -158,28 +194,86 @@ func material(tb testing.TB, admdvs string, role ca.Role) *link.Material {
 // startFed starts hub, treatment node 110000 and insured node 440000 on
 // databases of kind, with the given route timeout at the treatment node.
 func startFed(tb testing.TB, kind store.Kind, timeout time.Duration, insuredOpt Options) *fed {
+	return startFedHubs(tb, kind, 1, timeout, insuredOpt)
+}
+
+// hubNode is one national node holding the hub role.
+type hubNode struct {
+	hub  *route.Hub
+	db   *store.DB
+	ln   *serverHandle
+	kill sync.Once
+	dead atomic.Bool
+}
+
+// stop ends the hub as a crash would: its listener and every connection
+// close at once, then its database handle, so work in flight fails.
+func (n *hubNode) stop() {
+	n.kill.Do(func() {
+		n.dead.Store(true)
+		n.ln.stop()
+		n.hub.Close()
+		n.db.Close()
+	})
+}
+
+// liveHub returns the first hub not stopped.
+func (f *fed) liveHub(tb testing.TB) *hubNode {
+	tb.Helper()
+	for _, n := range f.hubs {
+		if !n.dead.Load() {
+			return n
+		}
+	}
+	tb.Fatal("no hub alive")
+	return nil
+}
+
+// startFedHubs is startFed with nhubs national nodes sharing the hub
+// role on one database of kind (a fresh one; with more than one hub it
+// must be a server database, PostgreSQL here). f.hub is the first; the
+// treatment node's directory lists them all.
+func startFedHubs(tb testing.TB, kind store.Kind, nhubs int, timeout time.Duration, insuredOpt Options) *fed {
 	tb.Helper()
 	ctx := context.Background()
-	f := &fed{dir: route.NewStaticDirectory(nil)}
+	f := &fed{dir: route.NewStaticDirectory(nil), byHub: map[string]int{}}
 
-	hubMat := material(tb, route.NationalAdmdvs, ca.RoleNational)
-	f.hubDB = storetest.Open(tb, kind)
-	hub, err := route.NewHub(route.HubOptions{DB: f.hubDB, Material: hubMat, Directory: f.dir, Timeout: timeout, Log: testLog(),
-		Observe: func(ev route.HubEvent) { f.eventsMu.Lock(); f.events = append(f.events, ev); f.eventsMu.Unlock() }})
-	if err != nil {
-		tb.Fatal(err)
+	hubCfg := storetest.Config(tb, kind)
+	var addrs []string
+	for i := 0; i < nhubs; i++ {
+		hubMat := material(tb, route.NationalAdmdvs, ca.RoleNational)
+		db, err := store.Open(ctx, hubCfg, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		name := route.NationalAdmdvs
+		if i > 0 {
+			name = fmt.Sprintf("%s-%d", route.NationalAdmdvs, i+1)
+		}
+		hub, err := route.NewHub(route.HubOptions{Name: name, DB: db, Material: hubMat, Directory: f.dir, Timeout: timeout, Log: testLog(),
+			Observe: func(ev route.HubEvent) {
+				f.eventsMu.Lock()
+				f.events = append(f.events, ev)
+				f.byHub[name]++
+				f.eventsMu.Unlock()
+			}})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := hub.Migrate(ctx); err != nil {
+			tb.Fatal(err)
+		}
+		hr := mux.NewRouter()
+		hub.Register(hr)
+		hs := &serverHandle{mat: hubMat, h: hr}
+		hs.start(tb)
+		n := &hubNode{hub: hub, db: db, ln: hs}
+		tb.Cleanup(n.stop)
+		f.hubs = append(f.hubs, n)
+		addrs = append(addrs, hs.addr)
 	}
-	if err := hub.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	f.hub = hub
-	hr := mux.NewRouter()
-	hub.Register(hr)
-	hs := &serverHandle{mat: hubMat, h: hr}
-	hs.start(tb)
-	f.hubLn = hs
-	tb.Cleanup(func() { hs.stop(); hub.Close() })
-	f.dir.Set(route.NationalAdmdvs, hs.addr)
+	f.hub, f.hubDB, f.hubLn = f.hubs[0].hub, f.hubs[0].db, f.hubs[0].ln
+	f.dir.SetAll(route.NationalAdmdvs, addrs...)
 
 	// Insured node 440000.
 	insMat := material(tb, "440000", ca.RoleProvince)
@@ -204,7 +298,9 @@ func startFed(tb testing.TB, kind store.Kind, timeout time.Duration, insuredOpt 
 		tb.Fatal(err)
 	}
 	tb.Cleanup(client.Close)
-	f.treat = startNode(tb, storetest.Open(tb, kind), Options{Admdvs: "110000", Router: client, RouteTimeout: timeout})
+	f.treatMat = trMat
+	f.router = &holdingRouter{next: client}
+	f.treat = startNode(tb, storetest.Open(tb, kind), Options{Admdvs: "110000", Router: f.router, RouteTimeout: timeout})
 	return f
 }
 
