@@ -16,6 +16,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/config"
+	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/settlement"
 	"github.com/ybfed/ybfed/subsystems/settlement/service"
 )
@@ -56,6 +57,7 @@ type SettlementComponent struct {
 
 	svc      *service.Service
 	hub      *route.Hub
+	hubDB    *store.DB // the shared hub database (hub.storage), nil when the node's own
 	notReady error
 	client   *route.Client
 	stop     context.CancelFunc
@@ -96,11 +98,27 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 	}
 	var resolve func(context.Context) (int, error)
 	if cfg.Node.Role == config.RoleNational {
-		hub, err := route.NewHub(route.HubOptions{Name: cfg.Node.NodeID(), DB: h.DB, Material: c.mat, Directory: c.dir, Log: log, Timeout: c.RouteTimeout, Observe: c.OnHub})
-		if err != nil {
-			return err
+		db := h.DB
+		if sc, shared := cfg.HubStoreConfig(); shared {
+			// National nodes sharing the hub role share this database; each
+			// keeps its own node database for everything else (reference
+			// data, audit log, console).
+			var err error
+			if db, err = store.Open(ctx, sc, h.Log); err != nil {
+				return fmt.Errorf("settlement hub database: %w", err)
+			}
+			c.hubDB = db
+			log.Info("settlement hub on the shared database", "driver", sc.Driver, "hub", cfg.Node.NodeID())
 		}
-		if err := hub.Migrate(ctx); err != nil {
+		hub, err := route.NewHub(route.HubOptions{Name: cfg.Node.NodeID(), DB: db, Material: c.mat, Directory: c.dir, Log: log, Timeout: c.RouteTimeout, Observe: c.OnHub})
+		if err == nil {
+			err = hub.Migrate(ctx)
+		}
+		if err != nil {
+			if c.hubDB != nil {
+				c.hubDB.Close()
+				c.hubDB = nil
+			}
 			return err
 		}
 		if h.Internode != nil {
@@ -205,6 +223,9 @@ func (c *SettlementComponent) Stop(ctx context.Context) error {
 	}
 	if c.hub != nil {
 		c.hub.Close()
+	}
+	if c.hubDB != nil {
+		return c.hubDB.Close()
 	}
 	return nil
 }

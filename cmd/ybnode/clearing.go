@@ -64,7 +64,12 @@ func openHub(ctx context.Context, file string) (*route.Hub, *link.Material, func
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("tls.dir %s: %w", dir, err)
 	}
-	sc := cfg.StoreConfig()
+	// The hub's tables: the database national nodes share (hub.storage),
+	// else the node's own.
+	sc, shared := cfg.HubStoreConfig()
+	if !shared {
+		sc = cfg.StoreConfig()
+	}
 	if sc.Driver == store.SQLite {
 		if _, err := os.Stat(sc.Path); err != nil {
 			return nil, nil, nil, fmt.Errorf("node database: %w", err)
@@ -74,7 +79,7 @@ func openHub(ctx context.Context, file string) (*route.Hub, *link.Material, func
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	hub, err := route.NewHub(route.HubOptions{DB: db, Material: mat, Directory: route.NewStaticDirectory(nil)})
+	hub, err := route.NewHub(route.HubOptions{Name: cfg.Node.NodeID(), DB: db, Material: mat, Directory: route.NewStaticDirectory(nil)})
 	if err == nil {
 		err = hub.Migrate(ctx)
 	}

@@ -35,6 +35,7 @@ type Config struct {
 	Advertise  string     `yaml:"advertise"`
 	DataDir    string     `yaml:"data_dir"`
 	Storage    Storage    `yaml:"storage"`
+	Hub        Hub        `yaml:"hub"`
 	Federation Federation `yaml:"federation"`
 	TLS        TLS        `yaml:"tls"`
 	CA         CA         `yaml:"ca"`
@@ -57,6 +58,24 @@ type Identity struct {
 	ID string `yaml:"id"`
 }
 
+// checkStorage reports the problems of a storage section at path.
+func checkStorage(path string, s Storage, add func(path, format string, a ...any)) {
+	switch store.Kind(s.Driver) {
+	case store.SQLite, "":
+		if s.URL != "" {
+			add(path+".url", "set, but %s.driver is sqlite", path)
+		}
+	case store.Postgres, store.Cockroach:
+		if s.URL == "" {
+			add(path+".url", "required for driver %s", s.Driver)
+		} else if !strings.HasPrefix(s.URL, "postgres://") && !strings.HasPrefix(s.URL, "postgresql://") {
+			add(path+".url", "must start with postgres:// or postgresql://")
+		}
+	default:
+		add(path+".driver", "must be sqlite, postgres or cockroach, not %q", s.Driver)
+	}
+}
+
 // NodeID returns the node's name in the federation: Identity.ID, or the
 // admdvs when unset.
 func (i Identity) NodeID() string {
@@ -76,6 +95,15 @@ type Listen struct {
 	Console   string `yaml:"console"`
 	// Enrol serves join-token enrolment; only the national node sets it.
 	Enrol string `yaml:"enrol"`
+}
+
+// Hub configures the settlement hub of a national node.
+type Hub struct {
+	// Storage is the hub's database (journal, clearing, statements, job
+	// leases) when it is not the node's own: the PostgreSQL or CockroachDB
+	// database that every national node sharing the hub role names with
+	// the same URL. Empty: the node's own database (a single hub).
+	Storage Storage `yaml:"storage"`
 }
 
 // Storage selects the database backend.
@@ -168,6 +196,16 @@ func (c *Config) StoreConfig() store.Config {
 		s.Path = filepath.Join(c.DataDir, "ybnode.db")
 	}
 	return s
+}
+
+// HubStoreConfig returns the shared hub database of a national node, and
+// false when the hub uses the node's own database.
+func (c *Config) HubStoreConfig() (store.Config, bool) {
+	h := c.Hub.Storage
+	if h.Driver == "" && h.URL == "" {
+		return store.Config{}, false
+	}
+	return store.Config{Driver: store.Kind(h.Driver), URL: h.URL, MaxConns: h.MaxConns}, true
 }
 
 // FieldError is one problem with one key.
@@ -345,19 +383,16 @@ func (c *Config) Validate() Errors {
 	if c.DataDir == "" {
 		add("data_dir", "required")
 	}
-	switch store.Kind(c.Storage.Driver) {
-	case store.SQLite, "":
-		if c.Storage.URL != "" {
-			add("storage.url", "set, but storage.driver is sqlite")
+	checkStorage("storage", c.Storage, add)
+	if h := c.Hub.Storage; h.Driver != "" || h.URL != "" || h.Path != "" {
+		switch {
+		case c.Node.Role != RoleNational:
+			add("hub.storage", "only national nodes run the hub")
+		case h.Path != "" || h.Driver == "" || store.Kind(h.Driver) == store.SQLite:
+			add("hub.storage.driver", "must be postgres or cockroach: national nodes share the hub database over the network")
+		default:
+			checkStorage("hub.storage", h, add)
 		}
-	case store.Postgres, store.Cockroach:
-		if c.Storage.URL == "" {
-			add("storage.url", "required for driver %s", c.Storage.Driver)
-		} else if !strings.HasPrefix(c.Storage.URL, "postgres://") && !strings.HasPrefix(c.Storage.URL, "postgresql://") {
-			add("storage.url", "must start with postgres:// or postgresql://")
-		}
-	default:
-		add("storage.driver", "must be sqlite, postgres or cockroach, not %q", c.Storage.Driver)
 	}
 	for i, s := range c.Federation.Seeds {
 		if _, _, err := net.SplitHostPort(s); err != nil {

@@ -60,6 +60,7 @@ func TestValidate(t *testing.T) {
 		{"node id of a further node of the center", "node:\n  id: 440000-2\n", ""},
 		{"node id of another center", "node:\n  id: 110000-2\n", "node.id: must be the admdvs, a dash and a suffix"},
 		{"node id without suffix", "node:\n  id: 440000-\n", "node.id: must be the admdvs, a dash and a suffix"},
+		{"hub database on a province", "hub:\n  storage:\n    driver: postgres\n    url: postgres://h/hub\n", "hub.storage: only national nodes run the hub"},
 		{"same port on two hosts is fine", "listen:\n  hospital: \"127.0.0.1:9500\"\n  internode: \"127.0.0.2:9500\"\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,4 +97,39 @@ func TestStoreConfigDefaultsIntoDataDir(t *testing.T) {
 		t.Fatal("round trip changed the config")
 	}
 	_ = os.Remove(dir)
+}
+
+// TestHubStorage: a national node may name a shared hub database, which
+// must be a server database; without one the hub uses the node's own.
+func TestHubStorage(t *testing.T) {
+	base, err := configs.Center("100000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, extra, want string
+		shared            bool
+	}{
+		{"node's own database", "", "", false},
+		{"shared postgres", "node:\n  id: 100000-2\nhub:\n  storage:\n    driver: postgres\n    url: postgres://ybnode@db/hub\n", "", true},
+		{"shared cockroach", "hub:\n  storage:\n    driver: cockroach\n    url: postgresql://ybnode@crdb:26257/hub\n", "", true},
+		{"sqlite cannot be shared", "hub:\n  storage:\n    driver: sqlite\n    path: /tmp/hub.db\n", "hub.storage.driver: must be postgres or cockroach", false},
+		{"url without driver", "hub:\n  storage:\n    url: postgres://ybnode@db/hub\n", "hub.storage.driver: must be postgres or cockroach", false},
+		{"postgres without url", "hub:\n  storage:\n    driver: postgres\n", "hub.storage.url: required", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse(configs.Defaults(), base, []byte(tc.extra))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("want %q, got %v", tc.want, err)
+			case tc.want == "":
+				sc, shared := cfg.HubStoreConfig()
+				if shared != tc.shared || shared && sc.URL != cfg.Hub.Storage.URL {
+					t.Errorf("hub store %+v shared %v, want shared %v", sc, shared, tc.shared)
+				}
+			}
+		})
+	}
 }
