@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/settlement"
@@ -93,37 +94,11 @@ func TestRoutedFaults(t *testing.T) {
 		}
 	}()
 
-	answers := make([]int, n) // infcode per settlement
-	var next, refused atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				p := seeded.Persons[i%len(seeded.Persons)]
-				msgid := fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000)
-				var r settlement.Response
-				for try := 0; try < 5; try++ { // a hospital retries "not settled" with the same msgid
-					r, _ = h.call(t, "2207", msgid, p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
-					if r.Infcode == 0 || !strings.Contains(r.ErrMsg, "with the same msgid") {
-						break
-					}
-					time.Sleep(300 * time.Millisecond)
-				}
-				answers[i] = r.Infcode
-				time.Sleep(50 * time.Millisecond)
-				if r.Infcode != 0 && refused.Add(1) <= 20 {
-					t.Logf("%s: %s", msgid, r.ErrMsg)
-				}
-			}
-		}()
+	msgids := make([]string, n)
+	for i := range msgids {
+		msgids[i] = fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000)
 	}
-	wg.Wait()
+	answers, _, refused := sendRouted(t, h, seeded.Persons, ids, msgids, clients, nil)
 	close(stop)
 	chaos.Wait()
 	f.insuredIn.delay.Store(0)
@@ -132,23 +107,8 @@ func TestRoutedFaults(t *testing.T) {
 	f.insuredIn.wg.Wait()
 
 	// Queued reversals drain once everything is up.
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		_, errA := f.treat.svc.ResolvePending(ctx)
-		_, errH := f.hub.ResolvePending(ctx)
-		if errA == nil && errH == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reversals still pending: %v / %v", errA, errH)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	drainReversals(t, f, f.hub)
 
-	msgids := make([]string, n)
-	for i := range msgids {
-		msgids[i] = fmt.Sprintf("%s20240315%06d%04d", h.code, i/10000, i%10000)
-	}
 	ok := checkAllOrNone(t, f, msgids, answers)
 	var reversedT, reversedH int
 	if err := f.treat.db.QueryRow(ctx, `SELECT COUNT(*) FROM stl_route WHERE status = ?`, routeReversed).Scan(&reversedT); err != nil {
@@ -159,9 +119,73 @@ func TestRoutedFaults(t *testing.T) {
 	}
 	t.Logf("%d clients: %d attempted, %d settled on all three nodes, %d refused or not settled (%d logged), "+
 		"reversals acknowledged: %d at the treatment node, %d at the hub; %s",
-		clients, n, ok, n-ok, min(refused.Load(), 20), reversedT, reversedH, time.Since(started).Round(time.Second))
+		clients, n, ok, n-ok, min(refused, 20), reversedT, reversedH, time.Since(started).Round(time.Second))
 
 	checkBooks(t, f, seeded.Persons, ok > 0)
+}
+
+// sendRouted settles msgids[i] on visit ids[i] of persons[i%len] from
+// concurrent hospital clients, each pausing 50 ms between settlements and
+// repeating a "not settled, retry with the same msgid" answer up to 5
+// times, as a hospital does; before(i), when set, runs before settlement
+// i. It returns each settlement's infcode, how many repeats were sent and
+// how many were refused in the end (the first 20 are logged).
+func sendRouted(t *testing.T, h *hospClient, persons []SeedPerson, ids, msgids []string, clients int, before func(i int)) (answers []int, retried, refused int64) {
+	t.Helper()
+	answers = make([]int, len(msgids))
+	var next, nRetried, nRefused atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(msgids) {
+					return
+				}
+				if before != nil {
+					before(i)
+				}
+				p := persons[i%len(persons)]
+				var r settlement.Response
+				for try := 0; try < 5; try++ {
+					r, _ = h.call(t, "2207", msgids[i], p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
+					if r.Infcode == 0 || !strings.Contains(r.ErrMsg, "with the same msgid") {
+						break
+					}
+					nRetried.Add(1)
+					time.Sleep(300 * time.Millisecond)
+				}
+				answers[i] = r.Infcode
+				time.Sleep(50 * time.Millisecond)
+				if r.Infcode != 0 && nRefused.Add(1) <= 20 {
+					t.Logf("%s: %s", msgids[i], r.ErrMsg)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return answers, nRetried.Load(), nRefused.Load()
+}
+
+// drainReversals retries the reversals queued at the treatment node and
+// at hub until both have none left (bounded).
+func drainReversals(t *testing.T, f *fed, hub *route.Hub) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		_, errT := f.treat.svc.ResolvePending(ctx)
+		_, errH := hub.ResolvePending(ctx)
+		if errT == nil && errH == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reversals still pending: %v / %v", errT, errH)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // checkAllOrNone checks that every msgid is settled on the treatment

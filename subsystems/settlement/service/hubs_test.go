@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,7 +252,6 @@ func TestHubFailover(t *testing.T) {
 
 	a, b := f.hubs[0], f.hubs[1]
 	var killed sync.Once
-	var afterKill atomic.Int64
 	kill := func() {
 		killed.Do(func() {
 			f.eventsMu.Lock()
@@ -264,61 +262,26 @@ func TestHubFailover(t *testing.T) {
 		})
 	}
 	var hubsBefore map[string]int
-	answers := make([]int, n)
-	var next, retried atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if i == n/3 {
-					f.eventsMu.Lock()
-					hubsBefore = map[string]int{}
-					for k, v := range f.byHub {
-						hubsBefore[k] = v
-					}
-					f.eventsMu.Unlock()
-					kill()
-				}
-				p := seeded.Persons[i%len(seeded.Persons)]
-				var r settlement.Response
-				for try := 0; try < 5; try++ { // a hospital retries "not settled" with the same msgid
-					r, _ = h.call(t, "2207", msgids[i], p.Insuplc, settleData(p.PsnNo, ids[i], "CB01", p.Insutype, "11", totals2207))
-					if r.Infcode == 0 || !strings.Contains(r.ErrMsg, "with the same msgid") {
-						break
-					}
-					retried.Add(1)
-					time.Sleep(300 * time.Millisecond)
-				}
-				answers[i] = r.Infcode
-				if r.Infcode != 0 {
-					t.Logf("%s: %s", msgids[i], r.ErrMsg)
-				} else if i > n/3 {
-					afterKill.Add(1)
-				}
+	answers, retried, _ := sendRouted(t, h, seeded.Persons, ids, msgids, clients, func(i int) {
+		if i == n/3 {
+			f.eventsMu.Lock()
+			hubsBefore = map[string]int{}
+			for k, v := range f.byHub {
+				hubsBefore[k] = v
 			}
-		}()
+			f.eventsMu.Unlock()
+			kill()
+		}
+	})
+	var afterKill int
+	for i, a := range answers {
+		if a == 0 && i > n/3 {
+			afterKill++
+		}
 	}
-	wg.Wait()
 
 	// Queued reversals drain through the surviving hub.
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		_, errT := f.treat.svc.ResolvePending(ctx)
-		_, errH := b.hub.ResolvePending(ctx)
-		if errT == nil && errH == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reversals still pending: %v / %v", errT, errH)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	drainReversals(t, f, b.hub)
 	ok := checkAllOrNone(t, f, msgids, answers)
 	checkBooks(t, f, seeded.Persons, ok > 0)
 
@@ -326,12 +289,12 @@ func TestHubFailover(t *testing.T) {
 	total := f.byHub
 	f.eventsMu.Unlock()
 	t.Logf("%d settlements, %d settled, %d settled after the kill, %d retries with the same msgid; handled before the kill %v, in all %v",
-		n, ok, afterKill.Load(), retried.Load(), hubsBefore, total)
+		n, ok, afterKill, retried, hubsBefore, total)
 	if hubsBefore[a.hub.Name()] == 0 || hubsBefore[b.hub.Name()] == 0 {
 		t.Errorf("before the kill not both hubs carried traffic: %v", hubsBefore)
 	}
-	if total[b.hub.Name()] <= hubsBefore[b.hub.Name()] || afterKill.Load() == 0 {
-		t.Errorf("no traffic settled through hub B after hub A died: %v → %v, %d settled", hubsBefore, total, afterKill.Load())
+	if total[b.hub.Name()] <= hubsBefore[b.hub.Name()] || afterKill == 0 {
+		t.Errorf("no traffic settled through hub B after hub A died: %v → %v, %d settled", hubsBefore, total, afterKill)
 	}
 	if ok < n/2 {
 		t.Errorf("only %d of %d settled: failover did not carry the traffic", ok, n)
