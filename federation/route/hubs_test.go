@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/ybfed/ybfed/crypto/ca"
+	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/node/store/storetest"
 )
@@ -167,5 +170,98 @@ func TestClientFailover(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHubsRaceOnOneMsgid: two hubs on one PostgreSQL database receive
+// the same msgids at the same moment (a treatment node failing over while
+// its first attempt is still in flight). Every sender of a msgid gets the
+// same answer and the shared journal holds one row and one clearing item
+// per msgid: the loser of each race on the journal row is retried by the
+// database transaction and finds the winner's row.
+func TestHubsRaceOnOneMsgid(t *testing.T) {
+	c, err := ca.Init(t.TempDir(), []byte("pass"), ca.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := storetest.Config(t, store.Postgres)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	dir := NewStaticDirectory(nil)
+	dir.Set("440000", benchInsured(t, c))
+	var addrs []string
+	var db *store.DB
+	for i, name := range []string{"100000", "100000-2"} {
+		hdb, err := store.Open(ctx, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { hdb.Close() })
+		if i == 0 {
+			db = hdb
+		}
+		m := issue(t, c, NationalAdmdvs, ca.RoleNational)
+		h, err := NewHub(HubOptions{Name: name, DB: hdb, Material: m, Directory: dir, Timeout: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r := mux.NewRouter()
+		h.Register(r)
+		ln, err := link.Listen("127.0.0.1:0", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := link.NewHTTPServer(r, nil)
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { srv.Close(); h.Close() })
+		addrs = append(addrs, ln.Addr().String())
+	}
+	m := issue(t, c, "110000", ca.RoleProvince)
+	var clients []*Client
+	for _, a := range addrs {
+		cl, err := NewClient(ClientOptions{Material: m, Directory: NewStaticDirectory(map[string]string{NationalAdmdvs: a})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		clients = append(clients, cl)
+	}
+	const msgids, senders = 12, 4 // senders per msgid, alternating hubs
+	replies := make([][][]byte, msgids)
+	var wg sync.WaitGroup
+	for i := 0; i < msgids; i++ {
+		replies[i] = make([][]byte, senders)
+		for s := 0; s < senders; s++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := clients[s%2].Forward(ctx, benchSettleReq(1000+i))
+				if err != nil || r.Code != "" {
+					t.Errorf("msgid %d sender %d: %+v %v", i, s, r, err)
+					return
+				}
+				replies[i][s], _ = r.Encode()
+			}()
+		}
+	}
+	wg.Wait()
+	for i := range replies {
+		for s := 1; s < senders; s++ {
+			if string(replies[i][s]) != string(replies[i][0]) {
+				t.Errorf("msgid %d: sender %d answered differently:\n%s\n%s", i, s, replies[i][0], replies[i][s])
+			}
+		}
+	}
+	for _, table := range []string{"hub_journal", "hub_clearing"} {
+		var n, distinct int
+		if err := db.QueryRow(ctx, "SELECT COUNT(*), COUNT(DISTINCT msgid) FROM "+table).Scan(&n, &distinct); err != nil {
+			t.Fatal(err)
+		}
+		if n != msgids || distinct != msgids {
+			t.Errorf("%s: %d rows for %d msgids, want one each", table, n, distinct)
+		}
 	}
 }
