@@ -209,6 +209,13 @@ func (c *SettlementComponent) Ready(ctx context.Context) error {
 	if c.svc == nil && c.hub == nil {
 		return errors.New("settlement not started")
 	}
+	if c.hubDB != nil {
+		// A hub whose shared database does not answer cannot journal:
+		// not ready, so that provinces prefer another national node.
+		if err := c.hubDB.Ping(ctx); err != nil {
+			return fmt.Errorf("settlement hub database: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,10 +197,20 @@ storage: {driver: sqlite, path: %s, url: ""}
 		if hubs[1].Hub().Name() != "100000-2" {
 			t.Errorf("second national node's hub is named %q", hubs[1].Hub().Name())
 		}
+		for _, hc := range hubs {
+			if err := hc.Ready(ctx); err != nil {
+				t.Errorf("hub %s not ready: %v", hc.Hub().Name(), err)
+			}
+		}
 		nationals[0].Close()
 		settle()
 		settle()
 		checkJournal(hubs[1].Hub())
+		// Without its shared database a hub is not ready.
+		hubs[1].hubDB.Close()
+		if err := hubs[1].Ready(ctx); err == nil || !strings.Contains(err.Error(), "settlement hub database") {
+			t.Errorf("hub with its database closed: ready %v", err)
+		}
 	}
 	for _, p := range []string{"110000", "440000"} {
 		if err := comps[p].Service().CheckLedger(ctx); err != nil {
