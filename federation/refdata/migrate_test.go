@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io/fs"
+	"errors"
 	"strings"
 	"testing"
 
@@ -23,7 +23,7 @@ import (
 func TestItemOnceMigrationKeepsData(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		sub, err := fs.Sub(migrations, "migrations")
+		sub, err := migrationsFor(db.Kind())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,4 +142,108 @@ func TestAsOfProbesHistoryByKey(t *testing.T) {
 	if !strings.Contains(all, "SEARCH h USING ") || !strings.Contains(all, "code=?") || strings.Contains(all, "SCAN h") {
 		t.Fatalf("as-of plan does not probe refdata_hist by key:\n%s", all)
 	}
+}
+
+// TestWithoutRowidMigrationKeepsData applies versions to a store, takes its
+// tables back to migration 00003 (rowid tables on SQLite) and up again: the
+// state hash, lookups, as-of and the applied index are the same at every
+// step, SQLite's item and history tables are clustered on their keys only
+// after 00004, and the upgraded store goes on applying entries.
+func TestWithoutRowidMigrationKeepsData(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		authority := newTestCA(t)
+		trust, err := NewTrust(authority.Certificate())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &applier{t: t, s: s, trust: trust}
+		nat := signerFor(t, authority, national)
+		ns := string(catalog.Drug)
+		drugs := items(catalog.Drug, 300)
+		for _, p := range mustSign(t, nat, ns, 1, catalog.Adds(drugs[:200]), 4096) {
+			if res := a.apply(p); res.Rejected != "" {
+				t.Fatal(res.Rejected)
+			}
+		}
+		changed := drugs[5]
+		changed.Name += "（改）"
+		v2 := append(catalog.Adds(drugs[200:]), catalog.Change{Op: catalog.OpChange, Item: changed},
+			catalog.Change{Op: catalog.OpRetire, Item: catalog.Item{Code: drugs[7].Code}})
+		catalog.SortChanges(v2)
+		for _, p := range mustSign(t, nat, ns, 2, v2, 0) {
+			if res := a.apply(p); res.Rejected != "" {
+				t.Fatal(res.Rejected)
+			}
+		}
+		want, err := s.StateHash(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(step string, clustered bool) {
+			t.Helper()
+			st := &Store{db: db}
+			if h, err := st.StateHash(ctx); err != nil || h != want {
+				t.Fatalf("%s: state hash differs (%v)", step, err)
+			}
+			if idx, err := st.AppliedIndex(ctx); err != nil || idx != a.idx {
+				t.Fatalf("%s: applied index %d %v, want %d", step, idx, err, a.idx)
+			}
+			if got, v, err := st.Lookup(ctx, ns, changed.Code); err != nil || v != 2 || !catalog.Equal(&got, &changed) {
+				t.Fatalf("%s: lookup %+v v%d %v", step, got, v, err)
+			}
+			if got, v, err := st.AsOf(ctx, ns, drugs[5].Code, catalog.NewDate(2026, 6, 1)); err != nil || v != 2 || got.Name != changed.Name {
+				t.Fatalf("%s: as-of %+v v%d %v", step, got, v, err)
+			}
+			if _, _, err := st.Lookup(ctx, ns, drugs[7].Code); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%s: retired code: %v", step, err)
+			}
+			if db.Kind() != store.SQLite {
+				return
+			}
+			for _, tb := range []string{"refdata_item", "refdata_hist"} {
+				_, err := db.SQL().ExecContext(ctx, "SELECT rowid FROM "+tb+" LIMIT 1")
+				if clustered != (err != nil) {
+					t.Fatalf("%s: %s clustered on its key: %v, want %v", step, tb, err != nil, clustered)
+				}
+			}
+		}
+		check("after applying", true)
+
+		sub, err := migrationsFor(db.Kind())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dialect := goose.DialectSQLite3
+		if db.Kind() != store.SQLite {
+			dialect = goose.DialectPostgres
+		}
+		p, err := goose.NewProvider(dialect, db.SQL(), sub, goose.WithTableName("goose_refdata"), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		check("down to 00003", false)
+
+		s, err = OpenStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("up again", true)
+		a.s = s
+		for _, p := range mustSign(t, nat, ns, 3, []catalog.Change{{Op: catalog.OpRetire, Item: catalog.Item{Code: drugs[9].Code}}}, 0) {
+			if res := a.apply(p); res.Rejected != "" || !res.Applied {
+				t.Fatalf("apply after the migration: %+v", res)
+			}
+		}
+		if _, _, err := s.Lookup(ctx, ns, drugs[9].Code); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("retired after the migration: %v", err)
+		}
+	})
 }

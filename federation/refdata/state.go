@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 
@@ -16,8 +17,63 @@ import (
 	"github.com/ybfed/ybfed/node/store"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
+
+// migrationsFor returns the goose migrations of kind: those of
+// migrations/ shared by every backend and those of its dialect's
+// directory (sqlite or postgres, which CockroachDB also takes), numbered
+// in one sequence.
+func migrationsFor(kind store.Kind) (fs.FS, error) {
+	dialect := "postgres"
+	if kind == store.SQLite {
+		dialect = "sqlite"
+	}
+	out := flatFS{}
+	for _, dir := range []string{"migrations", "migrations/" + dialect} {
+		entries, err := fs.ReadDir(migrations, dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				out[e.Name()] = flatEntry{path: dir + "/" + e.Name(), DirEntry: e}
+			}
+		}
+	}
+	return out, nil
+}
+
+// flatFS shows files of several embedded directories as one directory.
+type flatFS map[string]flatEntry
+
+// flatEntry is a file of flatFS: its path in migrations.
+type flatEntry struct {
+	fs.DirEntry
+	path string
+}
+
+// Open opens a file by its base name.
+func (f flatFS) Open(name string) (fs.File, error) {
+	e, ok := f[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return migrations.Open(e.path)
+}
+
+// ReadDir lists the files, sorted by name; "." is the only directory.
+func (f flatFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if name != "." {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
+	}
+	out := make([]fs.DirEntry, 0, len(f))
+	for _, e := range f {
+		out = append(out, e.DirEntry)
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
 
 // Store is the node's copy of the reference data: the tables the FSM
 // writes and the queries every node answers locally.
@@ -36,9 +92,9 @@ var _ ca.Revocations = (*Store)(nil)
 // OpenStore migrates the reference-data tables in db and loads the
 // revocation list.
 func OpenStore(ctx context.Context, db *store.DB) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
+	sub, err := migrationsFor(db.Kind())
 	if err != nil {
-		return nil, fmt.Errorf("refdata store: %w", err)
+		return nil, fmt.Errorf("refdata store: migrations: %w", err)
 	}
 	if err := db.Migrate(ctx, "refdata", sub); err != nil {
 		return nil, fmt.Errorf("refdata store: %w", err)
@@ -288,7 +344,7 @@ func (s *Store) applyEntry(ctx context.Context, tx *store.Tx, trust *Trust, idx 
 	if err != nil {
 		return err
 	}
-	if reason, err := checkAgainstState(ctx, tx, b.Namespace, changes); err != nil {
+	if reason, err := checkAgainstState(ctx, tx, b.Namespace, st, changes); err != nil {
 		return err
 	} else if reason != "" {
 		// The whole version is refused; its parts are forgotten.
@@ -385,33 +441,24 @@ func stagedChanges(ctx context.Context, tx *store.Tx, b *Batch) ([]catalog.Chang
 
 // checkAgainstState returns why changes cannot apply to the namespace's
 // current items (add of an existing code, change or retire of a missing
-// one, a code twice in one version), or "".
-func checkAgainstState(ctx context.Context, tx *store.Tx, ns string, changes []catalog.Change) (string, error) {
-	rows, err := tx.Query(ctx, "SELECT code FROM refdata_item WHERE namespace = ?", ns)
-	if err != nil {
-		return "", fmt.Errorf("read codes: %w", err)
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return "", fmt.Errorf("read codes: %w", err)
+// one, a code twice in one version), or "". Only the version's own codes
+// are looked up; a namespace without an applied version holds no items.
+func checkAgainstState(ctx context.Context, tx *store.Tx, ns string, st nsState, changes []catalog.Change) (string, error) {
+	var have map[string]bool
+	if st.version != 0 {
+		var err error
+		if have, err = presentCodes(ctx, tx, ns, changes); err != nil {
+			return "", err
 		}
-		have[c] = true
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("read codes: %w", err)
-	}
-	seen := make(map[string]bool, len(changes))
+	seen := make(map[string]struct{}, len(changes))
 	for i := range changes {
 		c := &changes[i]
 		code := c.Item.Code
-		if seen[code] {
+		if _, dup := seen[code]; dup {
 			return fmt.Sprintf("change %d: code %q appears twice in the version", i, code), nil
 		}
-		seen[code] = true
+		seen[code] = struct{}{}
 		switch c.Op {
 		case catalog.OpAdd:
 			if have[code] {
@@ -424,6 +471,41 @@ func checkAgainstState(ctx context.Context, tx *store.Tx, ns string, changes []c
 		}
 	}
 	return "", nil
+}
+
+// codesPerProbe is the length of the IN list of one presence probe; the
+// last probe repeats its final code, so every probe is one statement text
+// (prepared once per connection).
+const codesPerProbe = 256
+
+// presentCodes returns which codes of changes the namespace holds now.
+func presentCodes(ctx context.Context, tx *store.Tx, ns string, changes []catalog.Change) (map[string]bool, error) {
+	q := "SELECT code FROM refdata_item WHERE namespace = ? AND code IN (?" + strings.Repeat(", ?", codesPerProbe-1) + ")"
+	have := make(map[string]bool)
+	args := make([]any, 1+codesPerProbe)
+	args[0] = ns
+	for start := 0; start < len(changes); start += codesPerProbe {
+		for j := 0; j < codesPerProbe; j++ {
+			args[1+j] = changes[min(start+j, len(changes)-1)].Item.Code
+		}
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read codes: %w", err)
+		}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read codes: %w", err)
+			}
+			have[c] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read codes: %w", err)
+		}
+	}
+	return have, nil
 }
 
 // rowsPerInsert bounds a multi-row INSERT (5 parameters a row).
