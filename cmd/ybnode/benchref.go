@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 func benchRefdataCmd() *cobra.Command {
 	var (
 		provinces, scale, batch, batches, lookups, runs int
+		cpuProfile                                      string
 	)
 	c := &cobra.Command{
 		Use:   "refdata --provinces 32 --catalog-scale 1 --runs 3",
@@ -47,6 +51,13 @@ the runs.`,
 			}
 			w := cmd.OutOrStdout()
 			ctx := cmd.Context()
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			fmt.Fprintf(w, "%d nodes on %d CPUs; catalogue scale 1/%d, %d batches of %d, %d lookups, %d runs\n",
 				provinces+1, runtime.NumCPU(), scale, batches, batch, lookups, runs)
 			var all []*demo.RefBenchResult
@@ -76,6 +87,7 @@ the runs.`,
 	c.Flags().IntVar(&batches, "batches", 3, "timed batches per run")
 	c.Flags().IntVar(&lookups, "lookups", 20000, "timed lookups per pattern")
 	c.Flags().IntVar(&runs, "runs", 3, "runs, each on a fresh federation; the median is printed")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of all runs to this file (go tool pprof)")
 	return c
 }
 
@@ -88,7 +100,7 @@ func benchRefdataRun(cmd *cobra.Command, w io.Writer, run, provinces int, o demo
 	}
 	defer os.RemoveAll(dir)
 	fmt.Fprintf(w, "run %d: load average %s\n", run, loadAvg())
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	f, err := demo.Start(cmd.Context(), demo.Options{Provinces: provinces, Dir: dir, Log: slog.New(slog.DiscardHandler), ReadyTimeout: 5 * time.Minute})
 	if err != nil {
 		return nil, err
@@ -99,7 +111,11 @@ func benchRefdataRun(cmd *cobra.Command, w io.Writer, run, provinces int, o demo
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "  run took %s; load average %s\n", time.Since(start).Round(time.Second), loadAvg())
+	cpu := "?"
+	if c0, c1 := cpu0, processCPU(); c0 >= 0 && c1 >= 0 {
+		cpu = (c1 - c0).Round(100 * time.Millisecond).String()
+	}
+	fmt.Fprintf(w, "  run took %s, process CPU %s; load average %s\n", time.Since(start).Round(time.Second), cpu, loadAvg())
 	return res, nil
 }
 
@@ -114,6 +130,52 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// processCPU returns the user and system CPU time of this process from
+// /proc/self/stat, or -1 off Linux. Under a loaded machine it compares
+// runs where wall time does not.
+func processCPU() time.Duration {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return -1
+	}
+	// The command name, field 2, may hold spaces: count fields after ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * (time.Second / clockTicks)
+}
+
+// clockTicks is USER_HZ, the unit of /proc/self/stat's CPU times (100 on
+// every Linux architecture Go supports).
+const clockTicks = 100
+
+// startCPUProfile writes a CPU profile to path until the returned function
+// is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func refBenchLine(r *demo.RefBenchResult) string {
