@@ -419,10 +419,45 @@ type Discharge struct {
 	DscgWay  string `json:"dscg_way"`
 }
 
-// Input2402 is the 2402 input.
+// Operation is one operation or procedure of an inpatient stay, in the
+// shape of the settlement list's (4101) oprninfo: ICD-9-CM-3 (医保版) code,
+// main_oprn_flag "1" on the main one.
+type Operation struct {
+	MainOprnFlag string `json:"main_oprn_flag"`
+	OprnOprtCode string `json:"oprn_oprt_code"`
+	OprnOprtName string `json:"oprn_oprt_name"`
+	OprnOprtDate string `json:"oprn_oprt_date"`
+}
+
+// Input2402 is the 2402 input. Oprninfo, the stay's operations, is
+// optional: it carries what the DRG grouper needs from the settlement
+// list, so that a stay groups at settlement.
 type Input2402 struct {
 	Dscginfo Discharge   `json:"dscginfo"`
 	Diseinfo []Diagnosis `json:"diseinfo"`
+	Oprninfo []Operation `json:"oprninfo,omitempty"`
+}
+
+func checkOperations(path string, os []Operation) error {
+	main := 0
+	for i := range os {
+		o, p := &os[i], idx(path, i)
+		if o.MainOprnFlag == "1" {
+			main++
+		}
+		if err := first(
+			checkFlag(p+".main_oprn_flag", o.MainOprnFlag, true),
+			checkLen(p+".oprn_oprt_code", o.OprnOprtCode, 20, true),
+			checkLen(p+".oprn_oprt_name", o.OprnOprtName, 100, true),
+			checkDateTime(p+".oprn_oprt_date", o.OprnOprtDate, true),
+		); err != nil {
+			return err
+		}
+	}
+	if main > 1 {
+		return fieldErr(path, "more than one main operation (main_oprn_flag 1)")
+	}
+	return nil
 }
 
 // Validate checks the 2402 input.
@@ -437,6 +472,7 @@ func (in *Input2402) Validate() error {
 		checkLen(p+".dise_name", d.DiseName, 100, true),
 		checkLen(p+".dscg_way", d.DscgWay, 6, true),
 		checkDiagnoses("input.diseinfo", in.Diseinfo, false),
+		checkOperations("input.oprninfo", in.Oprninfo),
 	)
 }
 

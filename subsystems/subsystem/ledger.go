@@ -28,6 +28,9 @@ type LedgerQuery struct {
 	From, To      time.Time
 	AccountPrefix string
 	Counter       string
+	// SetlID, when set, selects only the postings of that settlement: its
+	// own, its cancellation or reversal, and recoveries taken back from it.
+	SetlID string
 }
 
 // Ledger reads the settlement ledger; the node wires it to the settlement

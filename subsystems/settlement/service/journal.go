@@ -193,7 +193,8 @@ func (s *Service) Balances(ctx context.Context) (map[string]fen.Fen, error) {
 
 // CheckLedger verifies the ledger invariants: every posting sums to zero,
 // and the postings of the settlements still in force add up to what the
-// settlements say (fund and account payments).
+// settlements say (fund and account payments) less what recoveries took
+// back.
 func (s *Service) CheckLedger(ctx context.Context) error {
 	rows, err := s.db.Query(ctx, `SELECT posting, SUM(amount) FROM stl_ledger GROUP BY posting HAVING SUM(amount) <> 0`)
 	if err != nil {
@@ -222,8 +223,12 @@ func (s *Service) CheckLedger(ctx context.Context) error {
 	if err := s.db.QueryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM stl_ledger WHERE account LIKE 'fund:%' OR account = 'acct:personal' OR account LIKE 'recv:%'`).Scan(&booked); err != nil {
 		return fmt.Errorf("check ledger: %w", err)
 	}
-	if paid != booked {
-		return fmt.Errorf("check ledger: settlements in force paid %s, ledger books %s", fen.Fen(paid), fen.Fen(booked))
+	recovered, err := recoveredTotal(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("check ledger: %w", err)
+	}
+	if paid-recovered != booked {
+		return fmt.Errorf("check ledger: settlements in force paid %s less %s recovered, ledger books %s", fen.Fen(paid), fen.Fen(recovered), fen.Fen(booked))
 	}
 	return nil
 }

@@ -21,6 +21,11 @@ func (s *Service) LedgerLines(ctx context.Context, q subsystem.LedgerQuery, fn f
 		sql += ` AND posting IN (SELECT posting FROM stl_ledger WHERE account = ?)`
 		args = append(args, q.Counter)
 	}
+	if q.SetlID != "" {
+		sql += ` AND posting IN (SELECT msgid FROM stl_setl WHERE setl_id = ? UNION SELECT undo_msgid FROM stl_setl WHERE setl_id = ?
+			UNION SELECT posting FROM stl_recovery WHERE setl_id = ?)`
+		args = append(args, q.SetlID, q.SetlID, q.SetlID)
+	}
 	rows, err := s.db.Query(ctx, sql+` ORDER BY created, posting, line`, args...)
 	if err != nil {
 		return fmt.Errorf("ledger lines: %w", err)

@@ -31,6 +31,7 @@ type PreSettleBill struct {
 	Gend, Brdy                        string // as in 1101 baseinfo
 	Inpatient                         bool
 	AdmDate, SetlDate                 string // yyyy-MM-dd
+	DscgDate                          string // yyyy-MM-dd of 2402, settled inpatient bills only
 	Diagnoses                         []string
 	Lines                             []PreSettleLine
 	Medfee, FundPay                   fen.Fen
@@ -98,12 +99,7 @@ func (s *Service) preCheck(ctx context.Context, q querier, c *call, t *settleTar
 		if err := rows.Scan(&raw); err != nil || json.Unmarshal([]byte(raw), &l) != nil {
 			continue
 		}
-		d := &l.Detail
-		date := d.FeeOcurTime
-		if len(date) >= 10 {
-			date = date[:10]
-		}
-		b.Lines = append(b.Lines, PreSettleLine{FeedetlSn: d.FeedetlSn, Code: d.MedListCodg, Date: date, Qty: d.Cnt, Price: d.Pric, Amount: d.DetItemFeeSumamt, Doctor: d.BilgDrCodg})
+		b.Lines = append(b.Lines, preSettleLine(&l.Detail))
 	}
 	if err := rows.Close(); err != nil {
 		s.log.Error("pre-settlement check: fee lines", "mdtrt_id", t.visit.mdtrtID, "err", err)

@@ -72,6 +72,9 @@ func (s *Service) undo(ctx context.Context, tx *store.Tx, d *settlement.Reversal
 		if err := setSetlStatus(ctx, tx, r.setlID, setlReversed, revMsgid); err != nil {
 			return err
 		}
+		if err := s.requeueCase(ctx, tx, r); err != nil {
+			return err
+		}
 		return s.releaseVisit(ctx, tx, r)
 	case settlement.Infno2208, settlement.Infno2305:
 		cr, err := setlByMsgid(ctx, tx, d.Omsgid)
@@ -98,6 +101,9 @@ func (s *Service) undo(ctx context.Context, tx *store.Tx, d *settlement.Reversal
 			return err
 		}
 		if err := setSetlStatus(ctx, tx, orig.setlID, setlSettled, ""); err != nil {
+			return err
+		}
+		if err := s.requeueCase(ctx, tx, orig); err != nil {
 			return err
 		}
 		if orig.role != roleInsured {

@@ -211,6 +211,15 @@ func (s *Service) commitPaying(ctx context.Context, tx *store.Tx, res *settlemen
 	return post(ctx, tx, row.msgid, row.setlID, s.now().UnixMilli(), lines)
 }
 
+// requeueCase puts a local inpatient settlement whose state changed
+// (cancelled, reversed, restored) on the case feed again.
+func (s *Service) requeueCase(ctx context.Context, tx *store.Tx, r *setlRow) error {
+	if r.role != roleLocal || r.infno != settlement.Infno2304 {
+		return nil
+	}
+	return queueCase(ctx, tx, r.setlID, s.now().UnixMilli())
+}
+
 // markFees ties the unsettled fee details of a settlement to setlID (or
 // releases them when setlID is "").
 func markFees(ctx context.Context, tx *store.Tx, mdtrtID, chrgBchno, fromSetl, toSetl string) error {
@@ -251,6 +260,11 @@ func (s *Service) settleLocal(ctx context.Context, c *call, q querier, tx *store
 	}
 	if err := s.closeVisit(ctx, tx, t.visit, in, si.SetlID); err != nil {
 		return nil, err
+	}
+	if in.Inpatient && in.Data.MidSetlFlag != "1" {
+		if err := queueCase(ctx, tx, si.SetlID, s.now().UnixMilli()); err != nil {
+			return nil, err
+		}
 	}
 	return &res, nil
 }
@@ -422,6 +436,9 @@ func (s *Service) cancelLocal(ctx context.Context, c *call, tx *store.Tx) (any, 
 	}
 	cr, err := s.cancelSetl(ctx, tx, orig, c.req.Msgid, c.req.Infno, derivedID(c.req.MdtrtareaAdmvs, 'S', c.req.Msgid), c.recv.In(cst).Format(layoutDateTime))
 	if err != nil {
+		return nil, err
+	}
+	if err := s.requeueCase(ctx, tx, orig); err != nil {
 		return nil, err
 	}
 	return cancelAnswer(cr, orig), nil

@@ -177,8 +177,36 @@ func (s *Service) discharge(ctx context.Context, c *call, tx *store.Tx) (any, er
 	if !v.inpatient || v.status != visitAdmitted {
 		return nil, settlement.Errorf(settlement.ECONFLICT, "input.dscginfo.mdtrt_id: visit %s is not an admitted inpatient stay (status %s)", v.mdtrtID, v.status)
 	}
+	doc, err := dischargeDoc(v.doc, in)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]any{"result": map[string]string{"mdtrt_id": v.mdtrtID}}
-	return out, setVisit(ctx, tx, v.mdtrtID, visitDischarged, v.medType, v.doc)
+	return out, setVisit(ctx, tx, v.mdtrtID, visitDischarged, v.medType, doc)
+}
+
+// dischargeDoc adds a 2402's discharge information and operations to the
+// stay's stored 2401 document; its discharge diagnoses, when given,
+// replace the admission's.
+func dischargeDoc(doc string, in *settlement.Input2402) (string, error) {
+	m := map[string]json.RawMessage{}
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		return "", fmt.Errorf("discharge: stored visit: %w", err)
+	}
+	set := func(k string, v any) error {
+		b, err := json.Marshal(v)
+		m[k] = b
+		return err
+	}
+	err := errors.Join(set("dscginfo", in.Dscginfo), set("oprninfo", in.Oprninfo))
+	if len(in.Diseinfo) > 0 {
+		err = errors.Join(err, set("diseinfo", in.Diseinfo))
+	}
+	b, err2 := json.Marshal(m)
+	if err = errors.Join(err, err2); err != nil {
+		return "", fmt.Errorf("discharge: %w", err)
+	}
+	return string(b), nil
 }
 
 // uploadFees handles 2204 and 2301: every line is priced on this node's
