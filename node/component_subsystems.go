@@ -122,8 +122,10 @@ type BusinessOptions struct {
 	CreditModel string // credit: scoring model
 
 	// Cases feeds payment with inpatient settlements; Bills feeds
-	// supervision batches; Ledger takes recovery postings. Nil until the
-	// settlement service offers them.
+	// supervision batches; Ledger takes recovery postings and traces
+	// findings. The node wires them to its settlement service (nil: cases
+	// and bills come through the subsystems' APIs, recoveries stay
+	// pending).
 	Cases  payment.CaseSource
 	Bills  supervision.BillSource
 	Ledger supervision.Ledger
@@ -363,7 +365,9 @@ func businessComponents(n *Node, nat *nationalIndex) (*Business, []Component, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("business subsystems: %w", err)
 	}
-	o := BusinessOptions{Keys: keys, FundLedger: n.settlementLedger(), InstitutionKeys: n.settlementLedger()}
+	sl := n.settlementLedger()
+	o := BusinessOptions{Keys: keys, FundLedger: sl, InstitutionKeys: sl,
+		Cases: SettlementCases{sl}, Bills: SettlementBills{sl}, Ledger: SettlementRecoveries{sl}}
 	if n.audit != nil {
 		o.Audit = n.audit
 	}
@@ -481,23 +485,7 @@ var _ service.PreChecker = SupervisionPreCheck{}
 
 // PreSettle checks b; without a rule library there are no warnings.
 func (a SupervisionPreCheck) PreSettle(ctx context.Context, b *service.PreSettleBill) ([]string, error) {
-	g, _ := catalog.ParseGender(b.Gend)
-	birth, _ := catalog.ParseDate(b.Brdy)
-	adm, _ := catalog.ParseDate(b.AdmDate)
-	setl, _ := catalog.ParseDate(b.SetlDate)
-	bill := &supervision.Bill{SetlID: b.SetlID, MdtrtID: b.MdtrtID, PsnNo: b.PsnNo, Fixmedins: b.Fixmedins, MedinsLv: b.MedinsLv,
-		Gender: g, Birth: birth, Inpatient: b.Inpatient, AdmDate: adm, SetlDate: setl, Diagnoses: b.Diagnoses,
-		Medfee: b.Medfee, FundPay: b.FundPay, Lines: make([]supervision.Line, 0, len(b.Lines))}
-	if b.Inpatient {
-		bill.DscgDate = setl
-	}
-	for _, l := range b.Lines {
-		d, _ := catalog.ParseDate(l.Date)
-		bill.Lines = append(bill.Lines, supervision.Line{FeedetlSn: l.FeedetlSn, Code: l.Code, Date: d, Qty: l.Qty, Price: l.Price, Amount: l.Amount})
-		if bill.Doctor == "" {
-			bill.Doctor = l.Doctor
-		}
-	}
+	bill := supervisionBill(b)
 	fs, err := a.Supervision.CheckBill(ctx, bill)
 	if errors.Is(err, supervision.ErrNoRules) {
 		return nil, nil

@@ -1,9 +1,24 @@
 package payment
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
 )
+
+// mustCases loads testdata/cases.json.
+func mustCases(tb testing.TB) []Case {
+	tb.Helper()
+	raw, err := os.ReadFile("testdata/cases.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var cases []Case
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		tb.Fatal(err)
+	}
+	return cases
+}
 
 // mustGrouper loads testdata/drg_tables.json.
 func mustGrouper(tb testing.TB) *Grouper {

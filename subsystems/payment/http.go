@@ -16,6 +16,7 @@ const maxBody = 32 << 20
 //
 //	POST /payment/v1/group                    one case → DRG group and DIP score (hospital and admin)
 //	POST /payment/v1/cases                    record inpatient settlements (admin)
+//	GET  /payment/v1/cases/{setl_id}          a recorded case and its groups (admin)
 //	POST /payment/v1/periods/{period}/settle  settle a month under a method (admin)
 //	GET  /payment/v1/results?period=&fixmedins_code=  per-hospital results (admin)
 //	GET  /payment/v1/results/{period}/{method}/{fixmedins}  a hospital's cases (admin)
@@ -29,6 +30,7 @@ func (s *Service) routes(env subsystem.Env) {
 	}
 	if r := env.Admin; r != nil {
 		r.HandleFunc("/payment/v1/cases", s.handleRecord).Methods(http.MethodPost)
+		r.HandleFunc("/payment/v1/cases/{setl_id}", s.handleCase).Methods(http.MethodGet)
 		r.HandleFunc("/payment/v1/periods/{period}/settle", s.handleSettle).Methods(http.MethodPost)
 		r.HandleFunc("/payment/v1/results", s.handleResults).Methods(http.MethodGet)
 		r.HandleFunc("/payment/v1/results/{period}/{method}/{fixmedins}", s.handleCaseResults).Methods(http.MethodGet)
@@ -51,6 +53,8 @@ func (s *Service) status(err error) int {
 	switch {
 	case errors.Is(err, ErrNoTables):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrNoCase):
+		return http.StatusNotFound
 	case errors.Is(err, ErrNoRate), errors.Is(err, ErrEmpty), errors.Is(err, errBadRequest):
 		return http.StatusBadRequest
 	}
@@ -98,6 +102,15 @@ func (s *Service) handleRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subsystem.WriteJSON(w, http.StatusOK, map[string]int{"recorded": n, "received": len(cases)})
+}
+
+func (s *Service) handleCase(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Case(r.Context(), mux.Vars(r)["setl_id"])
+	if err != nil {
+		writeErr(w, s.status(err), err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, c)
 }
 
 func (s *Service) handleSettle(w http.ResponseWriter, r *http.Request) {

@@ -2,12 +2,14 @@ package payment
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,13 +31,25 @@ const (
 	PermRead   = "payment.read"   // read results
 )
 
-// CaseSource supplies a period's inpatient settlements; the node wires it
-// to the settlement service. It may be nil: cases are then recorded
-// through Record.
+// CaseSource feeds the subsystem with inpatient settlements as they are
+// made, cancelled or reversed; the node wires it to the settlement
+// service's case feed. It may be nil: cases are then recorded through
+// Record. A case stays pending until acknowledged, so a case read and
+// not yet stored is read again after a restart.
 type CaseSource interface {
-	// InpatientCases returns the inpatient settlements discharged in the
-	// period (YYYY-MM).
-	InpatientCases(ctx context.Context, period string) ([]Case, error)
+	// PendingCases returns up to limit changed cases, oldest first.
+	PendingCases(ctx context.Context, limit int) ([]CaseUpdate, error)
+	// AckCases acknowledges cases stored (or withdrawn).
+	AckCases(ctx context.Context, us []CaseUpdate) error
+}
+
+// CaseUpdate is a settlement's state on the feed: a case to record, or a
+// settlement withdrawn (cancelled or reversed) whose case is removed.
+type CaseUpdate struct {
+	Case      Case
+	Withdrawn bool
+	// Token is the source's, handed back with AckCases.
+	Token int64
 }
 
 // Service is the payment-method subsystem of a node.
@@ -46,9 +60,15 @@ type Service struct {
 	dip    atomic.Pointer[DIPScorer]
 	source CaseSource
 	now    func() time.Time
+	loop   subsystem.Loop
+	// feedMu serialises feed drains (loop and SettlePeriod).
+	feedMu sync.Mutex
 }
 
 var _ subsystem.Subsystem = (*Service)(nil)
+
+// FeedEvery is how often the case feed is drained.
+const FeedEvery = time.Second
 
 // New returns the subsystem; source may be nil.
 func New(source CaseSource) *Service { return &Service{source: source, now: time.Now} }
@@ -77,10 +97,18 @@ func (s *Service) SetTables(g *Grouper, d *DIPScorer) {
 	}
 }
 
-// Start keeps the store and registers the routes.
-func (s *Service) Start(_ context.Context, env subsystem.Env) error {
+// Start keeps the store, registers the routes and, with a case source,
+// starts draining its feed.
+func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 	s.db, s.log = env.DB, env.Logger()
 	s.routes(env)
+	if s.source != nil {
+		s.loop.Start(ctx, FeedEvery, func(ctx context.Context) {
+			if _, err := s.Feed(ctx); err != nil && !errors.Is(err, ErrNoTables) {
+				s.log.Warn("case feed", "err", err)
+			}
+		})
+	}
 	return nil
 }
 
@@ -88,8 +116,8 @@ func (s *Service) Start(_ context.Context, env subsystem.Env) error {
 // does not keep the rest of the node from serving.
 func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
-// Stop has nothing to stop.
-func (s *Service) Stop(context.Context) error { return nil }
+// Stop ends the feed loop.
+func (s *Service) Stop(context.Context) error { s.loop.Stop(); return nil }
 
 // ErrNoTables reports that no grouping tables are installed.
 var ErrNoTables = errors.New("payment: no grouping tables installed")
@@ -112,6 +140,14 @@ func (s *Service) Group(c *Case) (Grouped, error) {
 
 var periodRE = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 
+// validCase checks what Record needs of a case.
+func validCase(c *Case) error {
+	if c.SetlID == "" || c.Fixmedins == "" || !periodRE.MatchString(c.Period()) {
+		return errors.New("needs setl_id, fixmedins_code and dscg_date")
+	}
+	return nil
+}
+
 // Record groups inpatient settlements and stores them for their period.
 // A settlement already recorded is left as it was (settlements are
 // immutable; a reversal is a settlement of its own). It returns how many
@@ -125,8 +161,8 @@ func (s *Service) Record(ctx context.Context, cases []Case) (int, error) {
 	rows := make([]row, 0, len(cases))
 	for i := range cases {
 		c := &cases[i]
-		if c.SetlID == "" || c.Fixmedins == "" || !periodRE.MatchString(c.Period()) {
-			return 0, fmt.Errorf("payment: case %d: needs setl_id, fixmedins_code and dscg_date", i)
+		if err := validCase(c); err != nil {
+			return 0, fmt.Errorf("payment: case %d: %w", i, err)
 		}
 		g, err := s.Group(c)
 		if err != nil {
@@ -162,7 +198,7 @@ func (s *Service) Record(ctx context.Context, cases []Case) (int, error) {
 	return added, err
 }
 
-// SettlePeriod pulls the period's cases from the source (if any), then
+// SettlePeriod drains the case feed (if any), then
 // computes and stores the period's payments under p.Method, replacing an
 // earlier computation of the same period and method (a monthly advance
 // later settled at year end with the actual point value).
@@ -170,14 +206,8 @@ func (s *Service) SettlePeriod(ctx context.Context, p PeriodParams) (*PeriodResu
 	if !periodRE.MatchString(p.Period) {
 		return nil, fmt.Errorf("payment: period %q is not YYYY-MM", p.Period)
 	}
-	if s.source != nil {
-		cases, err := s.source.InpatientCases(ctx, p.Period)
-		if err != nil {
-			return nil, fmt.Errorf("payment: cases of %s: %w", p.Period, err)
-		}
-		if _, err := s.Record(ctx, cases); err != nil {
-			return nil, err
-		}
+	if _, err := s.Feed(ctx); err != nil {
+		return nil, fmt.Errorf("payment: cases of %s: %w", p.Period, err)
 	}
 	params, err := json.Marshal(p)
 	if err != nil {
@@ -291,4 +321,101 @@ func (s *Service) CaseResults(ctx context.Context, period string, m Method, fixm
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// feedBatch is how many cases one drain step reads.
+const feedBatch = 200
+
+// Feed drains the case source: changed cases are grouped and recorded,
+// withdrawn ones removed, then acknowledged; it returns how many updates
+// it applied. Without tables nothing is taken off the feed. A case the
+// grouper cannot take (no discharge date, no hospital) is logged and
+// acknowledged, so that it does not hold up the others; it can still be
+// recorded through Record.
+func (s *Service) Feed(ctx context.Context) (int, error) {
+	if s.source == nil {
+		return 0, nil
+	}
+	if s.drg.Load() == nil || s.dip.Load() == nil {
+		return 0, ErrNoTables
+	}
+	s.feedMu.Lock()
+	defer s.feedMu.Unlock()
+	total := 0
+	for {
+		us, err := s.source.PendingCases(ctx, feedBatch)
+		if err != nil {
+			return total, fmt.Errorf("payment: case feed: %w", err)
+		}
+		if len(us) == 0 {
+			return total, nil
+		}
+		var cases []Case
+		var gone []string
+		for _, u := range us {
+			switch {
+			case u.Withdrawn:
+				gone = append(gone, u.Case.SetlID)
+			case validCase(&u.Case) != nil:
+				s.log.Error("case feed: case not groupable; record it through the API", "setl_id", u.Case.SetlID, "err", validCase(&u.Case))
+			default:
+				cases = append(cases, u.Case)
+			}
+		}
+		if _, err := s.Record(ctx, cases); err != nil {
+			return total, err
+		}
+		if err := s.withdraw(ctx, gone); err != nil {
+			return total, err
+		}
+		if err := s.source.AckCases(ctx, us); err != nil {
+			return total, fmt.Errorf("payment: case feed: %w", err)
+		}
+		total += len(us)
+		if len(us) < feedBatch {
+			return total, nil
+		}
+	}
+}
+
+// withdraw removes the cases of settlements no longer in force; a period
+// already settled keeps its results until settled again.
+func (s *Service) withdraw(ctx context.Context, setlIDs []string) error {
+	if len(setlIDs) == 0 {
+		return nil
+	}
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		for _, id := range setlIDs {
+			if _, err := tx.Exec(ctx, `DELETE FROM pay_case WHERE setl_id = ?`, id); err != nil {
+				return fmt.Errorf("payment: withdraw %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ErrNoCase reports an unknown setl_id.
+var ErrNoCase = errors.New("payment: no such case")
+
+// Recorded is a recorded case with the groups it got.
+type Recorded struct {
+	Case    Case    `json:"case"`
+	Grouped Grouped `json:"grouped"`
+}
+
+// Case returns the recorded case of a settlement.
+func (s *Service) Case(ctx context.Context, setlID string) (*Recorded, error) {
+	var doc string
+	err := s.db.QueryRow(ctx, `SELECT doc FROM pay_case WHERE setl_id = ?`, setlID).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", ErrNoCase, setlID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("payment: case %s: %w", setlID, err)
+	}
+	var r Recorded
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+		return nil, fmt.Errorf("payment: case %s: %w", setlID, err)
+	}
+	return &r, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -71,14 +70,7 @@ func call(t *testing.T, srv *httptest.Server, method, path string, body any, out
 }
 
 func TestServiceMonthlyResults(t *testing.T) {
-	raw, err := os.ReadFile("testdata/cases.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []Case
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
+	cases := mustCases(t)
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		s, srv := startService(t, db)
 		if code := call(t, srv, "POST", "/payment/v1/group", cases[0], nil); code != http.StatusServiceUnavailable {

@@ -21,6 +21,7 @@ const maxBody = 64 << 20
 //	GET  /supervision/v1/findings?status=&fixmedins_code=&period=&rule_id=&limit=
 //	GET  /supervision/v1/findings/{id}              finding, events, recovery
 //	POST /supervision/v1/findings/{id}/decide       {action, operator, note, recovery}
+//	GET  /supervision/v1/findings/{id}/trace        the ledger rows behind it
 //	GET  /supervision/v1/recoveries?status=
 //	POST /supervision/v1/recoveries/post            hand pending postings to the ledger
 func (s *Service) routes(env subsystem.Env) {
@@ -39,6 +40,7 @@ func (s *Service) routes(env subsystem.Env) {
 	r.HandleFunc("/supervision/v1/periods/{period}/run", s.handleRun).Methods(http.MethodPost)
 	r.HandleFunc("/supervision/v1/findings", s.handleFindings).Methods(http.MethodGet)
 	r.HandleFunc("/supervision/v1/findings/{id:.+}/decide", s.handleDecide).Methods(http.MethodPost)
+	r.HandleFunc("/supervision/v1/findings/{id:.+}/trace", s.handleTrace).Methods(http.MethodGet)
 	r.HandleFunc("/supervision/v1/findings/{id:.+}", s.handleGet).Methods(http.MethodGet)
 	r.HandleFunc("/supervision/v1/recoveries", s.handleRecoveries).Methods(http.MethodGet)
 	r.HandleFunc("/supervision/v1/recoveries/post", s.handlePost).Methods(http.MethodPost)
@@ -136,6 +138,15 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subsystem.WriteJSON(w, http.StatusOK, st)
+}
+
+func (s *Service) handleTrace(w http.ResponseWriter, r *http.Request) {
+	tr, err := s.Trace(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, tr)
 }
 
 func (s *Service) handleDecide(w http.ResponseWriter, r *http.Request) {

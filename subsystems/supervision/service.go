@@ -51,8 +51,11 @@ const (
 // Ledger accounts of a recovery posting (debit > 0, credit < 0), the
 // settlement ledger's naming.
 const (
-	AccountHospital  = "hosp:" // + fixmedins_code: the payable to the hospital is reduced
-	AccountRecovered = "fund:recovered"
+	AccountHospital = "hosp:" // + fixmedins_code: the payable to the hospital is reduced
+	// AccountFunds stands, in a pending posting, for the fund:<fund_pay_type>
+	// accounts that paid the settlement; the ledger splits the credit
+	// among them when it posts.
+	AccountFunds = "fund:"
 )
 
 // PostingLine is one line of a recovery posting.
@@ -73,10 +76,13 @@ type Posting struct {
 	Status    string        `json:"status"` // pending or posted
 }
 
-// Ledger takes recovery postings; the node wires it to the fund ledger.
-// PostRecovery must be idempotent by Posting.ID.
+// Ledger takes recovery postings and reads the ledger rows behind a
+// finding; the node wires it to the settlement ledger.
 type Ledger interface {
-	PostRecovery(ctx context.Context, p Posting) error
+	// PostRecovery posts p, idempotent by p.ID, and returns the lines as
+	// posted.
+	PostRecovery(ctx context.Context, p Posting) ([]PostingLine, error)
+	subsystem.Ledger
 }
 
 // BillSource supplies a period's settled bills for a batch run; the node
@@ -214,7 +220,8 @@ type RunResult struct {
 
 var periodRE = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 
-// RunPeriod runs the batch over the period's bills from the source.
+// RunPeriod runs the batch over the period's bills from the source (the
+// bills settled in the month, CST).
 func (s *Service) RunPeriod(ctx context.Context, period string) (*RunResult, error) {
 	if s.opts.Source == nil {
 		return nil, fmt.Errorf("%w: no bill source wired", ErrBadInput)

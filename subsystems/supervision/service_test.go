@@ -27,15 +27,15 @@ type dbLedger struct{ db *store.DB }
 
 var _ Ledger = dbLedger{}
 
-func (l dbLedger) PostRecovery(ctx context.Context, p Posting) error {
+func (l dbLedger) PostRecovery(ctx context.Context, p Posting) ([]PostingLine, error) {
 	var sum fen.Fen
 	for _, ln := range p.Lines {
 		sum += ln.Amount
 	}
 	if sum != 0 {
-		return io.ErrUnexpectedEOF
+		return nil, io.ErrUnexpectedEOF
 	}
-	return l.db.Tx(ctx, func(tx *store.Tx) error {
+	return p.Lines, l.db.Tx(ctx, func(tx *store.Tx) error {
 		for i, ln := range p.Lines {
 			if _, err := tx.Exec(ctx, `INSERT INTO t_ledger (posting, line, account, amount, setl_id) VALUES (?,?,?,?,?)
 				ON CONFLICT (posting, line) DO NOTHING`, p.ID, i, ln.Account, int64(ln.Amount), p.SetlID); err != nil {
@@ -44,6 +44,26 @@ func (l dbLedger) PostRecovery(ctx context.Context, p Posting) error {
 		}
 		return nil
 	})
+}
+
+// LedgerLines reads the lines of one settlement (the only query a trace
+// makes).
+func (l dbLedger) LedgerLines(ctx context.Context, q subsystem.LedgerQuery, fn func(subsystem.LedgerLine) error) error {
+	rows, err := l.db.Query(ctx, `SELECT posting, line, account, amount, setl_id FROM t_ledger WHERE setl_id = ? ORDER BY posting, line`, q.SetlID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ln subsystem.LedgerLine
+		if err := rows.Scan(&ln.Posting, &ln.Line, &ln.Account, &ln.Amount, &ln.SetlID); err != nil {
+			return err
+		}
+		if err := fn(ln); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func startService(t *testing.T, db *store.DB, o Options) (*Service, *httptest.Server) {

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
 // Stored is a finding with its review state.
@@ -224,11 +227,14 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (*Stored, e
 	return s.Get(ctx, id)
 }
 
+// recoveryPrefix starts the id of every recovery posting.
+const recoveryPrefix = "sup:"
+
 // recoveryPosting builds the balanced posting of a recovery.
 func recoveryPosting(f *Finding, amt fen.Fen) Posting {
 	return Posting{
-		ID: "sup:" + f.ID, FindingID: f.ID, SetlID: f.SetlID, Fixmedins: f.Fixmedins, Amount: amt, Status: "pending",
-		Lines: []PostingLine{{AccountHospital + f.Fixmedins, amt}, {AccountRecovered, -amt}},
+		ID: recoveryPrefix + f.ID, FindingID: f.ID, SetlID: f.SetlID, Fixmedins: f.Fixmedins, Amount: amt, Status: "pending",
+		Lines: []PostingLine{{AccountHospital + f.Fixmedins, amt}, {AccountFunds, -amt}},
 	}
 }
 
@@ -262,7 +268,8 @@ func (s *Service) recoveries(ctx context.Context, where string, args ...any) ([]
 }
 
 // PostPending hands every pending recovery to the ledger and marks the
-// accepted ones posted; it returns how many were posted.
+// accepted ones posted with the lines the ledger posted; it returns how
+// many were posted.
 func (s *Service) PostPending(ctx context.Context) (int, error) {
 	if s.opts.Ledger == nil {
 		return 0, fmt.Errorf("%w: no ledger wired", ErrBadInput)
@@ -273,11 +280,16 @@ func (s *Service) PostPending(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, p := range ps {
-		if err := s.opts.Ledger.PostRecovery(ctx, p); err != nil {
+		posted, err := s.opts.Ledger.PostRecovery(ctx, p)
+		if err != nil {
 			return n, fmt.Errorf("supervision: post %s: %w", p.ID, err)
 		}
-		err := s.db.Tx(ctx, func(tx *store.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE sup_recovery SET status = 'posted', posted = ? WHERE posting = ?`, s.opts.Now().Unix(), p.ID)
+		lines, err := jsonString(posted)
+		if err != nil {
+			return n, err
+		}
+		err = s.db.Tx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE sup_recovery SET status = 'posted', posted = ?, lines = ? WHERE posting = ?`, s.opts.Now().Unix(), lines, p.ID)
 			if err != nil {
 				return fmt.Errorf("supervision: mark posted: %w", err)
 			}
@@ -289,4 +301,45 @@ func (s *Service) PostPending(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// Trace is a finding with the ledger rows behind it: the postings of its
+// settlement (the settlement itself, a cancellation or reversal) and the
+// recovery posted for it.
+type Trace struct {
+	Finding  *Stored                `json:"finding"`
+	Ledger   []subsystem.LedgerLine `json:"ledger"`
+	Recovery []subsystem.LedgerLine `json:"recovery"`
+}
+
+// traceSpan bounds the ledger read of a trace: every posting of a
+// settlement lies within it.
+var traceSpan = [2]time.Time{time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+
+// Trace returns finding id with the ledger rows of its settlement; the
+// rows of the recovery posting are listed apart.
+func (s *Service) Trace(ctx context.Context, id string) (*Trace, error) {
+	st, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.opts.Ledger == nil {
+		return nil, fmt.Errorf("%w: no ledger wired", ErrBadInput)
+	}
+	if st.SetlID == "" {
+		return nil, fmt.Errorf("%w: finding %s names no settlement", ErrBadInput, id)
+	}
+	tr := &Trace{Finding: st, Ledger: []subsystem.LedgerLine{}, Recovery: []subsystem.LedgerLine{}}
+	err = s.opts.Ledger.LedgerLines(ctx, subsystem.LedgerQuery{From: traceSpan[0], To: traceSpan[1], SetlID: st.SetlID}, func(l subsystem.LedgerLine) error {
+		if st.Recovery != nil && l.Posting == st.Recovery.ID {
+			tr.Recovery = append(tr.Recovery, l)
+		} else if !strings.HasPrefix(l.Posting, recoveryPrefix) { // other findings' recoveries
+			tr.Ledger = append(tr.Ledger, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("supervision: trace %s: %w", id, err)
+	}
+	return tr, nil
 }
