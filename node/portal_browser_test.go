@@ -76,20 +76,29 @@ func TestPortalAndPublicServiceInBrowser(t *testing.T) {
 	logs := &logBuffer{}
 	n := portalNode(t, slog.New(slog.NewTextHandler(logs, nil)), "440000", authority, dir, "127.0.0.1:0", "", "gdadmin", console.RoleProvinceAdmin)
 	admin := "http://" + n.Addr(node.Admin)
-	post := func(path, body string) {
+	send := func(method, path, body string) {
 		t.Helper()
-		resp, err := http.Post(admin+path, "application/json", strings.NewReader(body))
+		req, err := http.NewRequest(method, admin+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode/100 != 2 {
-			t.Fatalf("%s: HTTP %d", path, resp.StatusCode)
+			t.Fatalf("%s %s: HTTP %d", method, path, resp.StatusCode)
 		}
 	}
+	post := func(path, body string) { t.Helper(); send("POST", path, body) }
 	post("/basicinfo/v1/persons", `{"operator":"op1","person":{"certno":"440305198001010128","psn_name":"张三","brdy":"1980-01-01","gend":"2",
 "insutype":"310","insuplc_admdvs":"440300","status":"active","months":120,"acct_balc":"321.00","begndate":"2010-01-01"}}`)
 	post("/internalcontrol/v1/approvals", `{"kind":"fund.payment","object":"PAY-2026-12-0007","amount":"250000.00","reason":"hospital prepayment","requester":"clerk7"}`)
+	send("PUT", "/fund/v1/accounts/310", `{"operator":"op1","name":"职工基本医疗保险统筹基金","opened":"2026-01","opening":"1000000.00"}`)
+	send("PUT", "/reports/v1/budgets/H44010000001/2026-12", `{"amount":"500000.00"}`)
+	post("/reports/v1/generate?period=2026-12", ``)
 
 	out := t.TempDir()
 	if d := os.Getenv("YBFED_TEST_OUTPUT"); d != "" {
@@ -154,6 +163,25 @@ func TestPortalAndPublicServiceInBrowser(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 		api = text("body")
+	}
+
+	// The fund and the monthly reports are linked from the workbench too.
+	for _, sub := range []struct{ id, want string }{
+		{"sub-fund", "职工基本医疗保险统筹基金"},
+		{"sub-reports", `"fixmedins_code":"H44010000001","period":"2026-12"`},
+	} {
+		if err := chromedp.Do(bctx, chromedp.Navigate(base+"/portal"), chromedp.WaitVisible(chromedp.ID(sub.id)),
+			chromedp.Click(chromedp.ID(sub.id)), chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
+			t.Fatalf("open %s: %v", sub.id, err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for body := text("body"); !strings.Contains(body, sub.want); body = text("body") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s through single sign-on shows %q", sub.id, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		shot("01-" + sub.id)
 	}
 
 	// Person: certificate number, name, one-time code from the log.

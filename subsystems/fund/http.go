@@ -12,27 +12,32 @@ import (
 // maxBody bounds request bodies.
 const maxBody = 64 << 10
 
-// routes registers the operators' API on the admin listener:
+// routes registers the operators' API on the admin listener, and its
+// reads on the console (behind the portal's single sign-on):
 //
 //	PUT  /fund/v1/accounts/{insutype}           open or change an account
-//	GET  /fund/v1/accounts                      the accounts
+//	GET  /fund/v1/accounts                      the accounts (admin, console)
 //	PUT  /fund/v1/budgets/{insutype}/{period}   set a month's budget
 //	POST /fund/v1/income                        record a receipt
-//	GET  /fund/v1/summary?period=               every account's month
-//	GET  /fund/v1/trace?insutype=&period=&figure=  the rows behind a figure
+//	GET  /fund/v1/summary?period=               every account's month (admin, console)
+//	GET  /fund/v1/trace?insutype=&period=&figure=  the rows behind a figure (admin, console)
 //
 // Writes carry the operator's id ("operator"), which goes to the audit log.
 func (s *Service) routes(env subsystem.Env) {
+	for _, r := range []*mux.Router{env.Admin, env.Console} {
+		if r != nil {
+			r.HandleFunc("/fund/v1/accounts", s.handleAccounts).Methods(http.MethodGet)
+			r.HandleFunc("/fund/v1/summary", s.handleSummary).Methods(http.MethodGet)
+			r.HandleFunc("/fund/v1/trace", s.handleTrace).Methods(http.MethodGet)
+		}
+	}
 	r := env.Admin
 	if r == nil {
 		return
 	}
 	r.HandleFunc("/fund/v1/accounts/{insutype}", s.handlePutAccount).Methods(http.MethodPut)
-	r.HandleFunc("/fund/v1/accounts", s.handleAccounts).Methods(http.MethodGet)
 	r.HandleFunc("/fund/v1/budgets/{insutype}/{period}", s.handleBudget).Methods(http.MethodPut)
 	r.HandleFunc("/fund/v1/income", s.handleIncome).Methods(http.MethodPost)
-	r.HandleFunc("/fund/v1/summary", s.handleSummary).Methods(http.MethodGet)
-	r.HandleFunc("/fund/v1/trace", s.handleTrace).Methods(http.MethodGet)
 }
 
 var statuses = []subsystem.Status{

@@ -109,6 +109,8 @@ var subsystemLinks = map[string]string{
 	"analytics":       "/analytics/v1/trends",
 	"publicservice":   "/publicservice/v1/notices",
 	"basicinfo":       "/basicinfo/v1/institutions",
+	"fund":            "/fund/v1/accounts",
+	"reports":         "/reports/v1/institutions",
 }
 
 func (s *Service) view(r *http.Request, p Principal, title, nav string) *pageView {

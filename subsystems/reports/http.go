@@ -18,24 +18,31 @@ const maxBody = 64 << 10
 //
 //	GET /reports/v1/institutions/{fixmedins}/{period}?format=html|csv|xlsx|json
 //
-// Admin listener (operators):
+// Admin listener (operators), the reads also on the console (behind the
+// portal's single sign-on):
 //
 //	POST /reports/v1/generate?period=                 generate a month now
 //	PUT  /reports/v1/budgets/{fixmedins}/{period}     an institution's budget
 //	POST /reports/v1/clearing                         record a clearing payment
-//	GET  /reports/v1/institutions/{fixmedins}/{period}?format=  any report
-//	GET  /reports/v1/institutions/{fixmedins}/{period}/sources  its ledger rows
+//	GET  /reports/v1/institutions?period=             the stored reports (admin, console)
+//	GET  /reports/v1/institutions/{fixmedins}/{period}?format=  any report (admin, console)
+//	GET  /reports/v1/institutions/{fixmedins}/{period}/sources  its ledger rows (admin, console)
 func (s *Service) routes(env subsystem.Env) {
 	const report = "/reports/v1/institutions/{fixmedins}/{period}"
 	if r := env.Hospital; r != nil {
 		r.HandleFunc(report, s.handleOwnReport).Methods(http.MethodGet)
 	}
+	for _, r := range []*mux.Router{env.Admin, env.Console} {
+		if r != nil {
+			r.HandleFunc("/reports/v1/institutions", s.handleList).Methods(http.MethodGet)
+			r.HandleFunc(report, s.handleReport).Methods(http.MethodGet)
+			r.HandleFunc(report+"/sources", s.handleSources).Methods(http.MethodGet)
+		}
+	}
 	if r := env.Admin; r != nil {
 		r.HandleFunc("/reports/v1/generate", s.handleGenerate).Methods(http.MethodPost)
 		r.HandleFunc("/reports/v1/budgets/{fixmedins}/{period}", s.handleBudget).Methods(http.MethodPut)
 		r.HandleFunc("/reports/v1/clearing", s.handleClearing).Methods(http.MethodPost)
-		r.HandleFunc(report, s.handleReport).Methods(http.MethodGet)
-		r.HandleFunc(report+"/sources", s.handleSources).Methods(http.MethodGet)
 	}
 }
 
@@ -153,4 +160,13 @@ func (s *Service) handleClearing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subsystem.WriteJSON(w, http.StatusOK, c)
+}
+
+func (s *Service) handleList(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.List(r.Context(), r.URL.Query().Get("period"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"reports": ls})
 }

@@ -460,3 +460,41 @@ func (s *Service) Sources(ctx context.Context, fixmedins, period string) ([]subs
 	}
 	return out, rows.Err()
 }
+
+// Listed is a stored report as the list shows it.
+type Listed struct {
+	Fixmedins string `json:"fixmedins_code"`
+	Period    string `json:"period"`
+	Generated int64  `json:"generated"` // unix milliseconds
+}
+
+// listMax bounds a list.
+const listMax = 1000
+
+// List returns the stored reports, newest month first, of one month when
+// period is not empty.
+func (s *Service) List(ctx context.Context, period string) ([]Listed, error) {
+	q := `SELECT fixmedins_code, period, generated FROM rpt_report`
+	var args []any
+	if period != "" {
+		if err := checkPeriod(period); err != nil {
+			return nil, err
+		}
+		q += ` WHERE period = ?`
+		args = append(args, period)
+	}
+	rows, err := s.db.Query(ctx, q+fmt.Sprintf(` ORDER BY period DESC, fixmedins_code LIMIT %d`, listMax), args...)
+	if err != nil {
+		return nil, fmt.Errorf("reports: list: %w", err)
+	}
+	defer rows.Close()
+	out := []Listed{}
+	for rows.Next() {
+		var l Listed
+		if err := rows.Scan(&l.Fixmedins, &l.Period, &l.Generated); err != nil {
+			return nil, fmt.Errorf("reports: list: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -336,6 +337,19 @@ func TestLoop(t *testing.T) {
 		// March so far has H1's first-instant row.
 		if r, err := f.s.Report(context.Background(), h1, "2026-03"); err == nil && r.Payable != 1 {
 			t.Fatalf("march %+v", r)
+		}
+		// The list names February's report of H1, not March's of others.
+		ls, err := f.s.List(context.Background(), "2026-02")
+		if err != nil || len(ls) == 0 || !slices.ContainsFunc(ls, func(l Listed) bool { return l.Fixmedins == h1 && l.Period == "2026-02" && l.Generated > 0 }) {
+			t.Fatalf("list: %v %+v", err, ls)
+		}
+		for _, l := range ls {
+			if l.Period != "2026-02" {
+				t.Fatalf("list of 2026-02 holds %+v", l)
+			}
+		}
+		if _, err := f.s.List(context.Background(), "2026-13"); err == nil {
+			t.Fatal("list of a bad period")
 		}
 	})
 }
