@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/ybfed/ybfed/crypto/pii"
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/auditlog"
 	"github.com/ybfed/ybfed/node/config"
@@ -55,6 +56,25 @@ func hospitalCall(tb testing.TB, svc *service.Service, h service.SeedHospital, s
 	return r.WarnMsg
 }
 
+// ledgerNode seeds Guangdong's persons and hospitals in db and starts a
+// settlement service on it whose clock stands at 10 Feb 2026 10:00 CST
+// (hospitalCall's time), with its ledger as the subsystems read it.
+func ledgerNode(ctx context.Context, t *testing.T, db *store.DB) (*pii.Keyring, *service.Seeded, *service.Service, SettlementLedger) {
+	t.Helper()
+	keys := testKeys(t)
+	seeded, err := service.SeedNode(ctx, db, keys, "440000", 4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 2, 10, 10, 0, 0, 0, subsystem.CST)
+	svc, err := service.New(service.Options{Admdvs: "440000", DB: db, Keys: keys, Catalogue: service.DemoCatalogue(),
+		Policies: service.PolicyMap{"440000": service.DemoPolicy("440000")}, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, seeded, svc, SettlementLedger{Service: func() *service.Service { return svc }}
+}
+
 // TestFundAndReportsOnSettlementLedger runs the fund and report
 // subsystems on a real settlement service: outpatient settlements at one
 // hospital become the 310 fund's expenditure and the hospital's monthly
@@ -64,18 +84,7 @@ func TestFundAndReportsOnSettlementLedger(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		keys := testKeys(t)
-		seeded, err := service.SeedNode(ctx, db, keys, "440000", 4, 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		clock := time.Date(2026, 2, 10, 10, 0, 0, 0, subsystem.CST)
-		svc, err := service.New(service.Options{Admdvs: "440000", DB: db, Keys: keys, Catalogue: service.DemoCatalogue(),
-			Policies: service.PolicyMap{"440000": service.DemoPolicy("440000")}, Now: func() time.Time { return clock }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ledger := SettlementLedger{Service: func() *service.Service { return svc }}
+		keys, seeded, svc, ledger := ledgerNode(ctx, t, db)
 		audit, err := auditlog.Open(ctx, db)
 		if err != nil {
 			t.Fatal(err)

@@ -130,7 +130,8 @@ type BusinessOptions struct {
 	Bills  supervision.BillSource
 	Ledger supervision.Ledger
 	// FundLedger is the settlement ledger the fund subsystem reads its
-	// expenditure from; nil leaves expenditure unknown.
+	// expenditure from and upward reporting its figures; nil leaves them
+	// unknown.
 	FundLedger subsystem.Ledger
 	// InstitutionKeys authenticate institutions reading their monthly
 	// reports; nil leaves the reports unreadable on the hospital listener.
@@ -199,7 +200,7 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 		po.Audit = portalAudit{o.Audit}
 	}
 	b.Portal = portal.New(po)
-	b.Reporting = reporting.New(reporting.Options{Sink: MonitoringSink{b.Monitoring}})
+	b.Reporting = reporting.New(reporting.Options{Sink: MonitoringSink{b.Monitoring}, Ledger: o.FundLedger, Enrolment: RegisterEnrolment{b.BasicInfo}})
 	load := func(path string, fn func(*os.File) error) error {
 		if path == "" {
 			return nil

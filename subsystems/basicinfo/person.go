@@ -515,6 +515,11 @@ func (s *Service) Count(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("basicinfo: count: %w", err)
 	}
+	return statusCounts(rows)
+}
+
+// statusCounts reads (status, count) rows and closes them.
+func statusCounts(rows *sql.Rows) (map[string]int64, error) {
 	defer rows.Close()
 	out := map[string]int64{}
 	for rows.Next() {
@@ -525,5 +530,31 @@ func (s *Service) Count(ctx context.Context) (map[string]int64, error) {
 		}
 		out[st] = n
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("basicinfo: count: %w", err)
+	}
+	return out, nil
+}
+
+// CountAt returns how many persons had each status at instant at, from
+// the history (the status of each person's last change before at), and
+// how many enrolments (enrol, transfer.activate) were made in [from, at):
+// the register's figures of a closed period for upward reporting.
+func (s *Service) CountAt(ctx context.Context, from, at time.Time) (map[string]int64, int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT e.to_stat, COUNT(*) FROM bi_person_event e JOIN
+		(SELECT psn_no, MAX(seq) AS seq FROM bi_person_event WHERE at_us < ? GROUP BY psn_no) l ON e.seq = l.seq
+		GROUP BY e.to_stat`, at.UTC().UnixMicro())
+	if err != nil {
+		return nil, 0, fmt.Errorf("basicinfo: count at: %w", err)
+	}
+	out, err := statusCounts(rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	var n int64
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM bi_person_event WHERE kind IN (?,?) AND at_us >= ? AND at_us < ?`,
+		EventEnrol, EventActivate, from.UTC().UnixMicro(), at.UTC().UnixMicro()).Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("basicinfo: count at: %w", err)
+	}
+	return out, n, nil
 }

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -19,32 +18,14 @@ import (
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/node/store/storetest"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
+	"github.com/ybfed/ybfed/subsystems/subsystem/ledgertest"
 )
 
-// lines is a ledger held in memory with the selection semantics of
-// subsystem.Ledger; the node test runs the subsystem on the settlement
-// service's own ledger.
-type lines []subsystem.LedgerLine
+// lines is a ledger held in memory; the node test runs the subsystem on
+// the settlement service's own ledger.
+type lines = ledgertest.Lines
 
-func (ls lines) LedgerLines(_ context.Context, q subsystem.LedgerQuery, fn func(subsystem.LedgerLine) error) error {
-	for _, l := range ls {
-		if l.Created < q.From.UnixMilli() || l.Created >= q.To.UnixMilli() || !strings.HasPrefix(l.Account, q.AccountPrefix) {
-			continue
-		}
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func at(s string) int64 {
-	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, subsystem.CST)
-	if err != nil {
-		panic(err)
-	}
-	return t.UnixMilli()
-}
+var at = ledgertest.At
 
 // ledger: the worked example of DOMAIN.md §5 in January, then February
 // lines on both sides of the month's edges, and a line before the

@@ -20,6 +20,8 @@ const maxBody = 1 << 20
 //	POST /reporting/v1/submissions                      {kind, period, figures} (province)
 //	GET  /reporting/v1/outbox                           this node's submissions
 //	GET  /reporting/v1/status?kind=&from=&to=           late / missing / duplicates (national)
+//	GET  /reporting/v1/schedule                         how far the schedule got (province)
+//	POST /reporting/v1/schedule/run                     compute and submit closed periods now (province)
 func (s *Service) routes(env subsystem.Env) {
 	for _, r := range []*mux.Router{env.Admin, env.Console} {
 		if r == nil {
@@ -28,6 +30,8 @@ func (s *Service) routes(env subsystem.Env) {
 		r.HandleFunc("/reporting/v1/submissions", s.handleSubmit).Methods(http.MethodPost)
 		r.HandleFunc("/reporting/v1/outbox", s.handleOutbox).Methods(http.MethodGet)
 		r.HandleFunc("/reporting/v1/status", s.handleStatus).Methods(http.MethodGet)
+		r.HandleFunc("/reporting/v1/schedule", s.handleSchedule).Methods(http.MethodGet)
+		r.HandleFunc("/reporting/v1/schedule/run", s.handleRun).Methods(http.MethodPost)
 	}
 }
 
@@ -100,4 +104,22 @@ func (s *Service) handleInbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subsystem.WriteJSON(w, http.StatusOK, rc)
+}
+
+func (s *Service) handleSchedule(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.Schedule(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, cs)
+}
+
+func (s *Service) handleRun(w http.ResponseWriter, r *http.Request) {
+	n, err := s.RunSchedule(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, map[string]int{"submitted": n})
 }

@@ -101,7 +101,9 @@ func start(t *testing.T, db *store.DB, admdvs string, o Options) *Service {
 	return s
 }
 
-func newWorld(t *testing.T, kind store.Kind) *world {
+// newWorld starts the national node and two provinces; tune adjusts a
+// province's options before it starts.
+func newWorld(t *testing.T, kind store.Kind, tune ...func(admdvs string, o *Options)) *world {
 	t.Helper()
 	authority, err := ca.Init(t.TempDir(), []byte("pass"), ca.Options{})
 	if err != nil {
@@ -138,6 +140,9 @@ func newWorld(t *testing.T, kind store.Kind) *world {
 			t.Cleanup(srv.Close)
 			w.wire.url = srv.URL
 		} else {
+			for _, fn := range tune {
+				fn(a, &o)
+			}
 			w.provinces[a] = start(t, w.dbs[a], a, o)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ybfed/ybfed/crypto/envelope"
+	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
@@ -59,6 +60,16 @@ type Options struct {
 	Signer   Signer
 	Verifier Verifier
 	Sink     Sink
+	// Ledger is the settlement ledger and Enrolment the register the
+	// province computes its figures from; the schedule runs only on a
+	// province node that has both.
+	Ledger    subsystem.Ledger
+	Enrolment Enrolment
+	// ComputeEvery is how often the schedule looks for closed periods
+	// (default 10 min); Grace is how long after a period closes it waits
+	// for postings in flight (default 5 min).
+	ComputeEvery time.Duration
+	Grace        time.Duration
 	// RetryEvery is how often unacknowledged submissions are resent
 	// (default 10 s).
 	RetryEvery time.Duration
@@ -72,7 +83,10 @@ type Service struct {
 	log    *slog.Logger
 	admdvs string
 	loop   subsystem.Loop
+	sched  subsystem.Loop
 	sendMu sync.Mutex
+	// schedMu keeps runs of the schedule (loop, admin API) apart.
+	schedMu sync.Mutex
 }
 
 var _ subsystem.Subsystem = (*Service)(nil)
@@ -85,7 +99,19 @@ func New(o Options) *Service {
 	if o.RetryEvery <= 0 {
 		o.RetryEvery = 10 * time.Second
 	}
+	if o.ComputeEvery <= 0 {
+		o.ComputeEvery = 10 * time.Minute
+	}
+	if o.Grace <= 0 {
+		o.Grace = 5 * time.Minute
+	}
 	return &Service{opts: o, log: slog.New(slog.DiscardHandler)}
+}
+
+// SetSources sets what the province computes its figures from (before
+// Start).
+func (s *Service) SetSources(l subsystem.Ledger, e Enrolment) {
+	s.opts.Ledger, s.opts.Enrolment = l, e
 }
 
 // SetTransport sets how submissions travel (before Start).
@@ -106,7 +132,8 @@ func (s *Service) Descriptor() subsystem.Descriptor {
 }
 
 // Start registers the routes and starts resending unacknowledged
-// submissions.
+// submissions; on a province node with a ledger and a register it also
+// starts the schedule that computes and submits closed periods.
 func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 	if env.DB == nil {
 		return errors.New("reporting: no database")
@@ -118,11 +145,18 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 			s.log.Warn("reporting resend", "err", err)
 		}
 	})
+	if s.admdvs != centers.NationalAdmdvs && s.opts.Ledger != nil && s.opts.Enrolment != nil {
+		s.sched.Start(ctx, s.opts.ComputeEvery, func(ctx context.Context) {
+			if n, err := s.RunSchedule(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("upward reports not all computed", "submitted", n, "err", err)
+			}
+		})
+	}
 	return nil
 }
 
 // Ready is nil once started.
 func (s *Service) Ready(context.Context) error { return subsystem.NotStarted(Name, s.db != nil) }
 
-// Stop ends the resend loop.
-func (s *Service) Stop(context.Context) error { s.loop.Stop(); return nil }
+// Stop ends the resend loop and the schedule.
+func (s *Service) Stop(context.Context) error { s.sched.Stop(); s.loop.Stop(); return nil }

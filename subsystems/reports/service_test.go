@@ -21,51 +21,21 @@ import (
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/node/store/storetest"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
+	"github.com/ybfed/ybfed/subsystems/subsystem/ledgertest"
 )
 
-// lines is a ledger held in memory with the selection semantics of
-// subsystem.Ledger (the node test runs on the settlement service's).
-type lines []subsystem.LedgerLine
+// lines is a ledger held in memory (the node test runs on the settlement
+// service's).
+type lines = ledgertest.Lines
 
-func (ls lines) LedgerLines(_ context.Context, q subsystem.LedgerQuery, fn func(subsystem.LedgerLine) error) error {
-	has := map[string]bool{}
-	for _, l := range ls {
-		if l.Account == q.Counter {
-			has[l.Posting] = true
-		}
-	}
-	for _, l := range ls {
-		if l.Created < q.From.UnixMilli() || l.Created >= q.To.UnixMilli() || !strings.HasPrefix(l.Account, q.AccountPrefix) ||
-			q.Counter != "" && !has[l.Posting] {
-			continue
-		}
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func at(s string) int64 {
-	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, subsystem.CST)
-	if err != nil {
-		panic(err)
-	}
-	return t.UnixMilli()
-}
+var at = ledgertest.At
 
 const (
 	h1 = "H44010000001"
 	h2 = "H44010000002"
 )
 
-func posting(id, setl, when string, acct ...any) lines {
-	var out lines
-	for i := 0; i < len(acct); i += 2 {
-		out = append(out, subsystem.LedgerLine{Posting: id, Line: i / 2, Account: acct[i].(string), Amount: fen.Fen(acct[i+1].(int)), SetlID: setl, Created: at(when)})
-	}
-	return out
-}
+var posting = ledgertest.Posting
 
 // ledger: February has the worked example at H1, a resident settlement
 // at H1 cancelled the next day, and one settlement at H2; H1 also has
