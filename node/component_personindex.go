@@ -23,7 +23,10 @@ type nationalIndex struct {
 	dir  route.Directory
 }
 
-var _ basicinfo.IndexClient = (*nationalIndex)(nil)
+var (
+	_ basicinfo.IndexClient    = (*nationalIndex)(nil)
+	_ basicinfo.RotationClient = (*nationalIndex)(nil)
+)
 
 func newNationalIndex(m *link.Material, dir route.Directory) *nationalIndex {
 	return &nationalIndex{http: link.NewHTTPClient(m, func(string) string { return centers.NationalAdmdvs }), dir: dir}
@@ -55,6 +58,16 @@ func (x *nationalIndex) Locate(ctx context.Context, id string) ([]basicinfo.Inde
 	return c.Locate(ctx, id)
 }
 
+// ReportRotation reports the register's key-rotation state to the
+// national node.
+func (x *nationalIndex) ReportRotation(ctx context.Context, r basicinfo.RotationReport) (basicinfo.RotationAnswer, error) {
+	c, err := x.client()
+	if err != nil {
+		return basicinfo.RotationAnswer{}, err
+	}
+	return c.ReportRotation(ctx, r)
+}
+
 // Close drops pooled connections.
 func (x *nationalIndex) Close() { x.http.Close() }
 
@@ -73,7 +86,9 @@ func (p *personIndex) NationalID(certno string) string {
 	if p.keys == nil {
 		return ""
 	}
-	return p.keys.BlindIndex(basicinfo.FieldNationalIndex, certno)
+	// The register keys it with the version in force, which a key
+	// rotation switches once every province has re-indexed.
+	return p.reg.NationalID(certno)
 }
 
 // Locate returns the insured place where the national index has the

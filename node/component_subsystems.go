@@ -150,6 +150,10 @@ type BusinessOptions struct {
 	// IndexSync is how often the register pushes its index (0: basicinfo's
 	// default).
 	IndexSync time.Duration
+	// ProvinceKeys (province) and Dealer (national) let the register take
+	// part in rotations of the federation person-index key; nil: none.
+	ProvinceKeys basicinfo.ProvinceKeys
+	Dealer       basicinfo.KeyDealer
 	// Audit is the node's audit log, which internalcontrol appends
 	// operator actions to; nil uses the audit_log table of the store.
 	Audit internalcontrol.AuditLog
@@ -180,11 +184,13 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 	if o.Keys == nil {
 		return nil, errors.New("business subsystems: no PII keyring")
 	}
+	ic := internalcontrol.New(internalcontrol.Options{Audit: o.Audit})
 	b := &Business{
-		Payment:         payment.New(o.Cases),
-		Supervision:     supervision.New(supervision.Options{Ledger: o.Ledger, Source: o.Bills}),
-		BasicInfo:       basicinfo.New(basicinfo.Options{Keys: o.Keys, NationalKeys: o.NationalKeys, Index: o.Index, SyncInterval: o.IndexSync}),
-		InternalControl: internalcontrol.New(internalcontrol.Options{Audit: o.Audit}),
+		Payment:     payment.New(o.Cases),
+		Supervision: supervision.New(supervision.Options{Ledger: o.Ledger, Source: o.Bills}),
+		BasicInfo: basicinfo.New(basicinfo.Options{Keys: o.Keys, NationalKeys: o.NationalKeys, Index: o.Index, SyncInterval: o.IndexSync,
+			ProvinceKeys: o.ProvinceKeys, Dealer: o.Dealer, Approvals: ControlApprovals{ic}}),
+		InternalControl: ic,
 		Monitoring:      monitoring.New(),
 		Analytics:       analytics.New(nil),
 		Fund:            fund.New(fund.Options{Ledger: o.FundLedger, Audit: fundAudit(o.Audit)}),
@@ -378,6 +384,7 @@ func businessComponents(n *Node, nat *nationalIndex) (*Business, []Component, er
 			o.Index, o.IndexSync = nat, indexSync
 		}
 	}
+	n.indexKeyOptions(&o)
 	biz, err := NewBusiness(o)
 	if err != nil {
 		return nil, nil, err

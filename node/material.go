@@ -178,7 +178,12 @@ func (n *Node) Material() *link.Material { return n.material }
 // IndexKeys returns the federation person-index keyring: on a province
 // node the key it indexes with, on the national node the one it hands to
 // enrolling provinces; nil when the node has none.
-func (n *Node) IndexKeys() *nidx.Keyring { return n.nidx }
+func (n *Node) IndexKeys() *nidx.Keyring {
+	if k := n.nidxNow.Load(); k != nil {
+		return k
+	}
+	return n.nidx
+}
 
 // CA returns the federation CA when this node holds it (national node).
 func (n *Node) CA() *ca.CA { return n.opts.CA }

@@ -108,6 +108,9 @@ type Node struct {
 	revoked  *ca.RevocationSet
 	keyring  atomic.Pointer[enrol.KeyringFunc]
 	nidx     *nidx.Keyring
+	// nidxNow replaces nidx once a key rotation made or installed a newer
+	// keyring while the node runs.
+	nidxNow atomic.Pointer[nidx.Keyring]
 
 	wire     func(*Node) ([]Component, error)
 	parts    Parts
@@ -303,10 +306,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 			return nil, nil
 		}}
 		h.IndexKey = func(context.Context, ca.Identity) ([]byte, error) {
-			if n.nidx == nil {
+			k := n.IndexKeys()
+			if k == nil {
 				return nil, nil
 			}
-			return n.nidx.Marshal(), nil
+			return k.Marshal(), nil
 		}
 		r.Handle(enrol.PathEnrol, h)
 		r.Handle(enrol.PathCA, h)

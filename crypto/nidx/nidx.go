@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/pii"
@@ -224,9 +225,49 @@ func Load(dir string, priv *sm.PrivateKey) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nidx: load: %w", err)
 	}
-	pt, err := sm.Decrypt(priv, ct)
+	k, err := Open(ct, priv)
 	if err != nil {
 		return nil, fmt.Errorf("nidx: load %s: %w", File, err)
+	}
+	return k, nil
+}
+
+// SealFor returns k's wire form SM2-encrypted to the encryption
+// certificate encPEM, after checking that root issued it to the node of
+// admdvs for encryption, that it is valid at now and not revoked (rev may
+// be nil): a rotated keyring reaches only the provinces' own keys.
+func SealFor(k *Keyring, root *ca.Certificate, encPEM []byte, admdvs string, now time.Time, rev ca.Revocations) ([]byte, error) {
+	leaf, err := ca.ParseCertPEM(encPEM)
+	if err != nil {
+		return nil, fmt.Errorf("nidx: encryption certificate: %w", err)
+	}
+	rootKey, err := ca.RootKey(root)
+	if err != nil {
+		return nil, fmt.Errorf("nidx: %w", err)
+	}
+	id, err := ca.VerifyLeaf(root, rootKey, leaf, now, rev)
+	if err != nil {
+		return nil, fmt.Errorf("nidx: encryption certificate: %w", err)
+	}
+	if id.Admdvs != admdvs || id.Usage != ca.UsageEnc || id.Role != ca.RoleProvince {
+		return nil, fmt.Errorf("nidx: certificate of %s (%s, %s) is not the encryption certificate of province %s", id.Admdvs, id.Role, id.Usage, admdvs)
+	}
+	pub, err := sm.PublicKeyFromTjfoc(leaf.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("nidx: %w", err)
+	}
+	ct, err := sm.Encrypt(pub, k.Marshal())
+	if err != nil {
+		return nil, fmt.Errorf("nidx: seal: %w", err)
+	}
+	return ct, nil
+}
+
+// Open reads a keyring SealFor sealed, with the matching private key.
+func Open(sealed []byte, priv *sm.PrivateKey) (*Keyring, error) {
+	pt, err := sm.Decrypt(priv, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("nidx: open: %w", err)
 	}
 	return Parse(pt)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/sm"
@@ -120,5 +121,60 @@ func TestNoKeyInFormattingOrLogs(t *testing.T) {
 	}
 	if !strings.Contains(out, "nidx1") {
 		t.Fatalf("key id missing: %s", out)
+	}
+}
+
+func TestSealForOnlyTheProvincesEncryptionCertificate(t *testing.T) {
+	c, err := ca.Init(t.TempDir(), []byte("pass"), ca.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ca.Init(t.TempDir(), []byte("pass"), ca.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err = k.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(c *ca.CA, admdvs string, role ca.Role) *ca.Issued {
+		iss, err := c.Issue(ca.IssueRequest{Admdvs: admdvs, Role: role})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return iss
+	}
+	gd := issue(c, "440000", ca.RoleProvince)
+	sealed, err := SealFor(k, c.Certificate(), ca.EncodeCertPEM(gd.Enc), "440000", time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Open(sealed, gd.EncKey)
+	if err != nil || got.Current() != "nidx2" || fmt.Sprint(got.IDs()) != "[nidx1 nidx2]" {
+		t.Fatalf("opened %v %v", got, err)
+	}
+	if _, err := Open(sealed, gd.SignKey); err == nil {
+		t.Fatal("opened with another key")
+	}
+	nat := issue(c, "100000", ca.RoleNational)
+	for _, bad := range []struct {
+		name   string
+		pem    []byte
+		admdvs string
+		rev    ca.Revocations
+	}{
+		{"another province's certificate", ca.EncodeCertPEM(gd.Enc), "110000", nil},
+		{"the signing certificate", ca.EncodeCertPEM(gd.Sign), "440000", nil},
+		{"a national certificate", ca.EncodeCertPEM(nat.Enc), "100000", nil},
+		{"another CA's certificate", ca.EncodeCertPEM(issue(other, "440000", ca.RoleProvince).Enc), "440000", nil},
+		{"a revoked certificate", ca.EncodeCertPEM(gd.Enc), "440000", ca.NewRevocationSet(ca.SerialHex(gd.Enc.SerialNumber))},
+		{"not a certificate", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), "440000", nil},
+	} {
+		if _, err := SealFor(k, c.Certificate(), bad.pem, bad.admdvs, time.Now(), bad.rev); err == nil {
+			t.Errorf("%s: sealed", bad.name)
+		}
 	}
 }

@@ -37,6 +37,9 @@ const maxBody = 4 << 20
 //	POST /basicinfo/v1/transfers                    start a transfer into this province
 //	POST /basicinfo/v1/transfers/{id}/advance       drive it
 //	GET  /basicinfo/v1/transfers/{id}?side=in|out   one side's record
+//	POST /basicinfo/v1/index/rotation               {approval, operator}: rotate the federation key (national)
+//	GET  /basicinfo/v1/index/rotation               the rotation and every province's state (national)
+//	GET  /basicinfo/v1/index/reindex                this province's re-index progress
 func (s *Service) routes(env subsystem.Env) {
 	for _, r := range []*mux.Router{env.Admin, env.Console} {
 		if r == nil {
@@ -57,6 +60,9 @@ func (s *Service) routes(env subsystem.Env) {
 		r.HandleFunc("/basicinfo/v1/transfers", s.handleStartTransfer).Methods(http.MethodPost)
 		r.HandleFunc("/basicinfo/v1/transfers/{id}/advance", s.handleAdvance).Methods(http.MethodPost)
 		r.HandleFunc("/basicinfo/v1/transfers/{id}", s.handleTransfer).Methods(http.MethodGet)
+		r.HandleFunc(PathRotation, s.handleStartRotation).Methods(http.MethodPost)
+		r.HandleFunc(PathRotation, s.handleRotation).Methods(http.MethodGet)
+		r.HandleFunc("/basicinfo/v1/index/reindex", s.handleReindex).Methods(http.MethodGet)
 	}
 }
 
@@ -64,6 +70,9 @@ func (s *Service) routes(env subsystem.Env) {
 const (
 	PathIndex    = "/basicinfo/v1/index"
 	PathTransfer = "/basicinfo/v1/transfers/deliver"
+	// PathRotation is where provinces report their key-rotation state
+	// (internode) and operators start and follow a rotation (admin).
+	PathRotation = "/basicinfo/v1/index/rotation"
 )
 
 // RegisterInternode registers the node-to-node API. On the national node:
@@ -71,6 +80,7 @@ const (
 //	POST /basicinfo/v1/index             apply a province's IndexPush, answer IndexReply
 //	GET  /basicinfo/v1/index/{nidx}      locate a person (routing)
 //	POST /basicinfo/v1/transfers/deliver relay a TransferMessage to its target province
+//	POST /basicinfo/v1/index/rotation    a province's RotationReport, answer RotationAnswer
 //
 // On a province node only the last, which handles a message addressed to
 // this province. The caller authenticates the peer (mutual GM TLS) before
@@ -79,6 +89,7 @@ func (s *Service) RegisterInternode(r *mux.Router) {
 	if s.admdvs == centers.NationalAdmdvs {
 		r.HandleFunc(PathIndex, s.handleApplyIndex).Methods(http.MethodPost)
 		r.HandleFunc(PathIndex+"/{nidx}", s.handleLocate).Methods(http.MethodGet)
+		r.HandleFunc(PathRotation, s.handleReportRotation).Methods(http.MethodPost)
 	}
 	r.HandleFunc(PathTransfer, s.handleDeliver).Methods(http.MethodPost)
 }
@@ -97,6 +108,7 @@ func (s *Service) fail(w http.ResponseWriter, err error) {
 		subsystem.Status{Err: ErrTransition, Code: http.StatusConflict},
 		subsystem.Status{Err: ErrNoPeer, Code: http.StatusServiceUnavailable},
 		subsystem.Status{Err: errUpstream, Code: http.StatusBadGateway},
+		subsystem.Status{Err: ErrRotation, Code: http.StatusConflict},
 	)
 }
 
@@ -362,6 +374,65 @@ func (s *Service) handleApplyIndex(w http.ResponseWriter, r *http.Request) {
 	subsystem.WriteJSON(w, http.StatusOK, out)
 }
 
+func (s *Service) handleReportRotation(w http.ResponseWriter, r *http.Request) {
+	var in RotationReport
+	if err := decode(w, r, &in); err != nil {
+		s.fail(w, err)
+		return
+	}
+	// The key is sealed to the certificate sent, which must be the
+	// authenticated peer's own (the dealer checks the certificate).
+	if peer, ok := link.PeerFrom(r.Context()); ok && peer.Admdvs != in.Province {
+		s.log.Warn("rotation report refused", "peer", peer.Admdvs, "province", in.Province)
+		subsystem.WriteJSON(w, http.StatusForbidden, errorBody{Error: fmt.Sprintf("node %s may not report for %s", peer.Admdvs, in.Province), Field: "province"})
+		return
+	}
+	out, err := s.ReportRotation(r.Context(), in)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) handleStartRotation(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Approval string `json:"approval"`
+		Operator string `json:"operator"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		s.fail(w, err)
+		return
+	}
+	out, err := s.StartRotation(r.Context(), in.Approval, in.Operator)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) handleRotation(w http.ResponseWriter, r *http.Request) {
+	out, err := s.Rotation(r.Context())
+	if err == nil && out == nil {
+		err = fmt.Errorf("%w: the federation key was never rotated", ErrNotFound)
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) handleReindex(w http.ResponseWriter, r *http.Request) {
+	out, err := s.Reindexing(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	subsystem.WriteJSON(w, http.StatusOK, out)
+}
+
 func (s *Service) handleLocate(w http.ResponseWriter, r *http.Request) {
 	out, err := s.Locate(r.Context(), mux.Vars(r)["nidx"])
 	if err != nil {
@@ -424,8 +495,9 @@ type HTTPClient struct {
 }
 
 var (
-	_ IndexClient  = (*HTTPClient)(nil)
-	_ TransferPeer = (*HTTPClient)(nil)
+	_ IndexClient    = (*HTTPClient)(nil)
+	_ TransferPeer   = (*HTTPClient)(nil)
+	_ RotationClient = (*HTTPClient)(nil)
 )
 
 // PeerError is a non-200 answer of a peer node.
@@ -459,6 +531,13 @@ func (c *HTTPClient) Locate(ctx context.Context, nidx string) ([]IndexEntry, err
 	}
 	err := c.do(ctx, http.MethodGet, c.National+PathIndex+"/"+nidx, nil, &out)
 	return out.Entries, err
+}
+
+// ReportRotation posts a province's rotation state to the national node.
+func (c *HTTPClient) ReportRotation(ctx context.Context, rep RotationReport) (RotationAnswer, error) {
+	var out RotationAnswer
+	err := c.post(ctx, c.National+PathRotation, rep, &out)
+	return out, err
 }
 
 // DeliverTransfer posts a transfer message to the national node, or from

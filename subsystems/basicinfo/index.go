@@ -17,6 +17,9 @@ type IndexEntry struct {
 	Admdvs  string `json:"admdvs"`
 	Status  string `json:"status"`
 	Version int64  `json:"version"` // increases with every change of the person at the province
+	// Key is the federation key version of Nidx ("" from a node that
+	// does not record versions).
+	Key string `json:"key,omitempty"`
 }
 
 // IndexPush is the body a province posts to the national node.
@@ -55,14 +58,14 @@ func (s *Service) PushIndex(ctx context.Context, batch int) (IndexReply, error) 
 	if batch <= 0 {
 		batch = 500
 	}
-	rows, err := s.db.Query(ctx, `SELECT nidx, admdvs, status, version FROM bi_index_outbox WHERE sent = 0 ORDER BY version LIMIT ?`, batch)
+	rows, err := s.db.Query(ctx, `SELECT nidx, admdvs, status, version, kver FROM bi_index_outbox WHERE sent = 0 ORDER BY version LIMIT ?`, batch)
 	if err != nil {
 		return IndexReply{}, fmt.Errorf("basicinfo: index outbox: %w", err)
 	}
 	push := IndexPush{Province: centers.Province(s.admdvs)}
 	for rows.Next() {
 		var e IndexEntry
-		if err := rows.Scan(&e.Nidx, &e.Admdvs, &e.Status, &e.Version); err != nil {
+		if err := rows.Scan(&e.Nidx, &e.Admdvs, &e.Status, &e.Version, &e.Key); err != nil {
 			rows.Close()
 			return IndexReply{}, fmt.Errorf("basicinfo: index outbox: %w", err)
 		}
@@ -163,16 +166,27 @@ func (s *Service) ApplyIndex(ctx context.Context, push IndexPush) (IndexReply, e
 			return IndexReply{}, bad(f+".version", "want a positive version")
 		}
 	}
+	// After a rotation is retired, entries under another version are
+	// late copies of ids nobody looks up any more.
+	retired := ""
+	if r, err := s.latestRotation(ctx); err != nil {
+		return IndexReply{}, err
+	} else if r.Phase == PhaseRetired {
+		retired = r.Target
+	}
 	var reply IndexReply
 	now := s.nowUS()
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		reply = IndexReply{}
 		for _, e := range push.Entries {
-			r, err := tx.Exec(ctx, `INSERT INTO bi_national_index (nidx, province, admdvs, status, version, updated_us) VALUES (?,?,?,?,?,?)
+			if retired != "" && e.Key != "" && e.Key != retired {
+				continue
+			}
+			r, err := tx.Exec(ctx, `INSERT INTO bi_national_index (nidx, province, admdvs, status, version, updated_us, kver) VALUES (?,?,?,?,?,?,?)
 				ON CONFLICT (nidx, province) DO UPDATE SET admdvs = excluded.admdvs, status = excluded.status,
-				version = excluded.version, updated_us = excluded.updated_us
+				version = excluded.version, updated_us = excluded.updated_us, kver = excluded.kver
 				WHERE bi_national_index.version < excluded.version`,
-				e.Nidx, push.Province, e.Admdvs, e.Status, e.Version, now)
+				e.Nidx, push.Province, e.Admdvs, e.Status, e.Version, now, e.Key)
 			if err != nil {
 				return fmt.Errorf("basicinfo: apply index: %w", err)
 			}
@@ -226,7 +240,7 @@ func (s *Service) Locate(ctx context.Context, nidx string) ([]IndexEntry, error)
 	if !nidxRE.MatchString(nidx) {
 		return nil, bad("nidx", "want 64 lower-case hex digits")
 	}
-	rows, err := s.db.Query(ctx, `SELECT nidx, admdvs, status, version FROM bi_national_index WHERE nidx = ? ORDER BY province`, nidx)
+	rows, err := s.db.Query(ctx, `SELECT nidx, admdvs, status, version, kver FROM bi_national_index WHERE nidx = ? ORDER BY province`, nidx)
 	if err != nil {
 		return nil, fmt.Errorf("basicinfo: locate: %w", err)
 	}
@@ -234,7 +248,7 @@ func (s *Service) Locate(ctx context.Context, nidx string) ([]IndexEntry, error)
 	var out, rest []IndexEntry
 	for rows.Next() {
 		var e IndexEntry
-		if err := rows.Scan(&e.Nidx, &e.Admdvs, &e.Status, &e.Version); err != nil {
+		if err := rows.Scan(&e.Nidx, &e.Admdvs, &e.Status, &e.Version, &e.Key); err != nil {
 			return nil, fmt.Errorf("basicinfo: locate: %w", err)
 		}
 		if enrolled(e.Status) {
@@ -261,8 +275,10 @@ func (s *Service) PsnNoByNidx(ctx context.Context, nidx string) (string, error) 
 		return "", bad("nidx", "want 64 lower-case hex digits")
 	}
 	var psn string
-	err := s.db.QueryRow(ctx, `SELECT psn_no FROM bi_person WHERE nidx = ? AND status IN (?,?,?) ORDER BY updated_us DESC LIMIT 1`,
-		nidx, StatusActive, StatusSuspended, StatusFrozen).Scan(&psn)
+	// Under any version the person's id has had during a key rotation.
+	err := s.db.QueryRow(ctx, `SELECT psn_no FROM bi_person WHERE (nidx = ? OR nidx_next = ? OR nidx_prev = ?) AND status IN (?,?,?)
+		ORDER BY updated_us DESC LIMIT 1`,
+		nidx, nidx, nidx, StatusActive, StatusSuspended, StatusFrozen).Scan(&psn)
 	if err != nil {
 		return "", notFound(err, "person of this national index id")
 	}

@@ -414,28 +414,36 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, p *Person, kind, op
 		return nil, err
 	}
 	now := s.nowUS()
-	nidx := s.NationalID(p.Certno)
+	nidx, kver, next, nextKey, err := s.nationalIDs(p.Certno)
+	if err != nil {
+		return nil, err
+	}
 	if oldPsn != "" && oldPsn != p.PsnNo {
 		if _, err := tx.Exec(ctx, `DELETE FROM bi_person WHERE psn_no = ?`, oldPsn); err != nil {
 			return nil, fmt.Errorf("basicinfo: %s: %w", kind, err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO bi_person (psn_no, certno_bidx, nidx, insuplc_admdvs, status, pii, doc, version, updated_us)
-		VALUES (?,?,?,?,?,?,?,?,?)
+	if _, err := tx.Exec(ctx, `INSERT INTO bi_person (psn_no, certno_bidx, nidx, insuplc_admdvs, status, pii, doc, version, updated_us,
+		nidx_key, nidx_next, nidx_next_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (psn_no) DO UPDATE SET certno_bidx = excluded.certno_bidx, nidx = excluded.nidx,
 		insuplc_admdvs = excluded.insuplc_admdvs, status = excluded.status, pii = excluded.pii, doc = excluded.doc,
-		version = excluded.version, updated_us = excluded.updated_us`,
-		p.PsnNo, bidx, nidx, p.InsuplcAdmdvs, p.Status, sealed, doc, seq, now); err != nil {
+		version = excluded.version, updated_us = excluded.updated_us, nidx_key = excluded.nidx_key,
+		nidx_next = excluded.nidx_next, nidx_next_key = excluded.nidx_next_key`,
+		p.PsnNo, bidx, nidx, p.InsuplcAdmdvs, p.Status, sealed, doc, seq, now, kver, next, nextKey); err != nil {
 		return nil, fmt.Errorf("basicinfo: %s person %s: %w", kind, p.PsnNo, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO bi_person_event (seq, psn_no, kind, from_stat, to_stat, operator, note, at_us) VALUES (?,?,?,?,?,?,?,?)`,
 		seq, p.PsnNo, kind, from, p.Status, operator, note, now); err != nil {
 		return nil, fmt.Errorf("basicinfo: %s history: %w", kind, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO bi_index_outbox (nidx, admdvs, status, version, sent) VALUES (?,?,?,?,0)
-		ON CONFLICT (nidx) DO UPDATE SET admdvs = excluded.admdvs, status = excluded.status, version = excluded.version, sent = 0`,
-		nidx, p.InsuplcAdmdvs, p.Status, seq); err != nil {
+	if err := queueEntry(ctx, tx, nidx, p.InsuplcAdmdvs, p.Status, seq, kver); err != nil {
 		return nil, fmt.Errorf("basicinfo: %s index outbox: %w", kind, err)
+	}
+	if next != "" {
+		// During a key rotation the new version's entry goes too.
+		if err := queueEntry(ctx, tx, next, p.InsuplcAdmdvs, p.Status, seq, nextKey); err != nil {
+			return nil, fmt.Errorf("basicinfo: %s index outbox: %w", kind, err)
+		}
 	}
 	return p, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/ybfed/ybfed/crypto/pii"
@@ -75,6 +76,18 @@ type Options struct {
 	// negative turns the loop off). The loop runs only when Index or
 	// Transfers is set.
 	SyncInterval time.Duration
+	// ProvinceKeys is a province node's versioned federation keyring, which
+	// key rotations replace; with it the national id is keyed with the
+	// version in force (NationalKeys is then unused) and the node takes
+	// part in rotations (when Index implements RotationClient).
+	ProvinceKeys ProvinceKeys
+	// Dealer and Approvals let the national node rotate the federation
+	// key after a four-eyes approval and hand it to the provinces.
+	Dealer    KeyDealer
+	Approvals Approvals
+	// ReindexBatch is how many persons a sync re-indexes during a
+	// rotation (default 500).
+	ReindexBatch int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -92,6 +105,8 @@ type Service struct {
 	admdvs string
 	opt    Options
 	loop   subsystem.Loop
+	// lookup is the federation key version national ids are made with.
+	lookup atomic.Pointer[string]
 }
 
 var _ subsystem.Subsystem = (*Service)(nil)
@@ -127,6 +142,9 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 		return errors.New("basicinfo: no PII keyring")
 	}
 	s.db, s.log, s.admdvs = env.DB, env.Logger(), env.Admdvs
+	if err := s.loadLookup(ctx); err != nil {
+		return err
+	}
 	s.routes(env)
 	if s.admdvs != centers.NationalAdmdvs && (s.opt.Index != nil || s.opt.Transfers != nil) && s.opt.SyncInterval >= 0 {
 		every := s.opt.SyncInterval
@@ -138,8 +156,12 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 	return nil
 }
 
-// sync pushes the index and resumes transfers, once.
+// sync takes a step of a key rotation, pushes the index and resumes
+// transfers, once.
 func (s *Service) sync(ctx context.Context) {
+	if err := s.RotationStep(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("person-index key rotation step failed", "err", err)
+	}
 	if s.opt.Index != nil {
 		if _, err := s.PushIndex(ctx, 0); err != nil && ctx.Err() == nil {
 			s.log.Warn("person index push failed", "err", err)
@@ -161,9 +183,15 @@ func (s *Service) Stop(context.Context) error {
 	return nil
 }
 
-// NationalID returns the national index id of a certificate number.
+// NationalID returns the national index id of a certificate number under
+// the key version in force at this node ("" if that version cannot be
+// used, which a keyring always holding it rules out).
 func (s *Service) NationalID(certno string) string {
-	return s.opt.NationalKeys.BlindIndex(FieldNationalIndex, certno)
+	id, _, _, _, err := s.nationalIDs(certno)
+	if err != nil {
+		s.log.Error("national index id", "err", err)
+	}
+	return id
 }
 
 func (s *Service) nowUS() int64 { return s.opt.Now().UTC().UnixMicro() }
