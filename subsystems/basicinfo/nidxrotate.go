@@ -100,6 +100,10 @@ type RotationAnswer struct {
 
 const stateLookup = "lookup"
 
+// idleReports: a province with no rotation in progress reports every
+// idleReports-th sync step (every minute at the node's 2 s).
+const idleReports = 30
+
 // versions returns the province's versioned keyring, or nil when the node
 // has none (national id keyed by NationalKeys alone).
 func (s *Service) versions() KeyVersions {
@@ -322,6 +326,13 @@ func (s *Service) RotationStep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Without a rotation in sight, report only every idleReports-th step:
+	// enough to learn of a new rotation, little load on the national node.
+	if prog.Pending == "" && !s.rotating.Load() {
+		if s.idle.Add(1)%idleReports != 1 {
+			return nil
+		}
+	}
 	rep := RotationReport{Province: centers.Province(s.admdvs), Lookup: prog.Lookup, Held: s.versions().IDs(),
 		EncCert: s.opt.ProvinceKeys.EncCert()}
 	if prog.Pending != "" && prog.Done == prog.Total && prog.Unsent == 0 {
@@ -331,6 +342,7 @@ func (s *Service) RotationStep(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("basicinfo: rotation report: %w", err)
 	}
+	s.rotating.Store(ans.Phase == PhaseHandout || ans.Phase == PhaseSwitch)
 	if len(ans.Keyring) > 0 && !slices.Contains(rep.Held, ans.Target) {
 		if err := s.opt.ProvinceKeys.Install(ctx, ans.Keyring); err != nil {
 			return fmt.Errorf("basicinfo: install the rotated person-index key: %w", err)
@@ -362,8 +374,9 @@ type Rotation struct {
 	Provinces []ProvinceState `json:"provinces"`
 }
 
-// ProvinceState is what a province last reported; Entries counts its
-// national index entries still under another version than the target.
+// ProvinceState is what a province last reported (Updated: when that
+// last changed); Old counts its national index entries still under
+// another version than the target.
 type ProvinceState struct {
 	Province string `json:"province"`
 	Lookup   string `json:"lookup"`
@@ -462,15 +475,21 @@ func (s *Service) ReportRotation(ctx context.Context, rep RotationReport) (Rotat
 	if err := centers.ValidAdmdvs(rep.Province); err != nil || rep.Province != centers.Province(rep.Province) || rep.Province == centers.NationalAdmdvs {
 		return RotationAnswer{}, bad("province", "want a province-level admdvs code")
 	}
-	now := s.nowUS()
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO bi_nidx_province (province, lookup, indexed, updated_us) VALUES (?,?,?,?)
-			ON CONFLICT (province) DO UPDATE SET lookup = excluded.lookup, indexed = excluded.indexed, updated_us = excluded.updated_us`,
-			rep.Province, rep.Lookup, rep.Indexed, now)
-		return err
-	})
-	if err != nil {
+	var lookup, indexed string
+	err := s.db.QueryRow(ctx, `SELECT lookup, indexed FROM bi_nidx_province WHERE province = ?`, rep.Province).Scan(&lookup, &indexed)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return RotationAnswer{}, fmt.Errorf("basicinfo: rotation report: %w", err)
+	}
+	if err != nil || lookup != rep.Lookup || indexed != rep.Indexed {
+		err = s.db.Tx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO bi_nidx_province (province, lookup, indexed, updated_us) VALUES (?,?,?,?)
+			ON CONFLICT (province) DO UPDATE SET lookup = excluded.lookup, indexed = excluded.indexed, updated_us = excluded.updated_us`,
+				rep.Province, rep.Lookup, rep.Indexed, s.nowUS())
+			return err
+		})
+		if err != nil {
+			return RotationAnswer{}, fmt.Errorf("basicinfo: rotation report: %w", err)
+		}
 	}
 	r, err := s.Rotation(ctx)
 	if err != nil || r == nil {

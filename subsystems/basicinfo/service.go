@@ -107,6 +107,10 @@ type Service struct {
 	loop   subsystem.Loop
 	// lookup is the federation key version national ids are made with.
 	lookup atomic.Pointer[string]
+	// rotating is set while the national node reports a rotation in
+	// progress; idle counts the steps without one.
+	rotating atomic.Bool
+	idle     atomic.Int64
 }
 
 var _ subsystem.Subsystem = (*Service)(nil)
