@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,8 +26,10 @@ type memberComponent struct {
 	// refFormat, when set, gives the reference-data entry format to
 	// announce.
 	refFormat func() uint8
-	svc       *member.Service
-	log       *slog.Logger
+	// svc is set by Start while other components' loops may already ask
+	// the directory for a route.
+	svc atomic.Pointer[member.Service]
+	log *slog.Logger
 }
 
 var _ Component = (*memberComponent)(nil)
@@ -51,7 +54,7 @@ func (c *memberComponent) raft(advertise, listen string) string {
 }
 
 // Service returns the running membership service (nil before Start).
-func (c *memberComponent) Service() *member.Service { return c.svc }
+func (c *memberComponent) Service() *member.Service { return c.svc.Load() }
 
 // Start joins the federation and serves /v1/members (admin and
 // inter-node) and /v1/keyring (admin).
@@ -82,7 +85,7 @@ func (c *memberComponent) Start(ctx context.Context, h *Host) error {
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
-	c.svc = svc
+	c.svc.Store(svc)
 	if h.Metrics != nil {
 		for _, col := range memberCollectors(svc) {
 			if err := h.Metrics.Register(col); err != nil {
@@ -100,15 +103,17 @@ func (c *memberComponent) Start(ctx context.Context, h *Host) error {
 
 // Ready is nil once the node has joined the federation.
 func (c *memberComponent) Ready(ctx context.Context) error {
-	if c.svc == nil {
+	svc := c.svc.Load()
+	if svc == nil {
 		return errors.New("membership not started")
 	}
-	return c.svc.ReadyErr(ctx)
+	return svc.ReadyErr(ctx)
 }
 
 // Stop leaves the federation.
 func (c *memberComponent) Stop(ctx context.Context) error {
-	if c.svc == nil {
+	svc := c.svc.Load()
+	if svc == nil {
 		return nil
 	}
 	// Leaving is best effort: when the whole federation stops at once no
@@ -117,10 +122,10 @@ func (c *memberComponent) Stop(ctx context.Context) error {
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
 		timeout = max(time.Until(d), 100*time.Millisecond)
 	}
-	if err := c.svc.Leave(timeout); err != nil {
+	if err := svc.Leave(timeout); err != nil {
 		c.log.Warn("leaving the federation", "err", err)
 	}
-	return c.svc.Shutdown()
+	return svc.Shutdown()
 }
 
 // memberCollectors expose the member count by state and what the gossip
