@@ -64,6 +64,9 @@ type posting struct {
 //     fund:*), acct_expense / acct_refund (acct:personal), hosp_payable /
 //     hosp_payable_rev (hosp:*), recv_amount / recv_rev (recv:*),
 //     payb_amount / payb_rev (payb:*);
+//   - recovery_count and recovery_amount: supervision recoveries posted
+//     in the period (subsystem.RecoveryPosting), which are not settlements
+//     or reversals although they credit the funds (in fund_refund);
 //   - enrolled (active + suspended + frozen at the end), enrolled_active,
 //     enrolled_suspended, enrolled_frozen, enrol_new.
 //
@@ -78,7 +81,8 @@ func (s *Service) Figures(ctx context.Context, from, to time.Time) (map[string]i
 	}
 	f := map[string]int64{}
 	for _, k := range []string{"settle_count", "settle_amount", "fund_expense", "fund_refund", "acct_expense", "acct_refund",
-		"hosp_payable", "hosp_payable_rev", "recv_amount", "recv_rev", "payb_amount", "payb_rev"} {
+		"hosp_payable", "hosp_payable_rev", "recv_amount", "recv_rev", "payb_amount", "payb_rev",
+		"recovery_count", "recovery_amount"} {
 		f[k] = 0
 	}
 	for _, c := range []class{classLocal, classXprovIn, classXprovOu} {
@@ -127,6 +131,11 @@ func (s *Service) Figures(ctx context.Context, from, to time.Time) (map[string]i
 	}
 	for _, id := range order {
 		p := ps[id]
+		if strings.HasPrefix(id, subsystem.RecoveryPosting) {
+			f["recovery_count"]++
+			f["recovery_amount"] -= int64(p.paid)
+			continue
+		}
 		var c class
 		switch {
 		case p.payb:

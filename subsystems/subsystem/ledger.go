@@ -8,6 +8,11 @@ import (
 	"github.com/ybfed/ybfed/internal/fen"
 )
 
+// RecoveryPosting starts the id of every supervision recovery posting
+// (fund payment an institution gives back on a confirmed finding), so
+// readers of the ledger tell it from a settlement or a reversal.
+const RecoveryPosting = "sup:"
+
 // LedgerLine is one line of the settlement service's double-entry fund
 // ledger (stl_ledger), as posted: debit > 0, credit < 0, in fen.
 type LedgerLine struct {

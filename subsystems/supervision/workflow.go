@@ -228,7 +228,7 @@ func (s *Service) Decide(ctx context.Context, id string, d Decision) (*Stored, e
 }
 
 // recoveryPrefix starts the id of every recovery posting.
-const recoveryPrefix = "sup:"
+const recoveryPrefix = subsystem.RecoveryPosting
 
 // recoveryPosting builds the balanced posting of a recovery.
 func recoveryPosting(f *Finding, amt fen.Fen) Posting {
