@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/big"
 
+	"github.com/emmansun/gmsm/ecdh"
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	tjsm2 "github.com/tjfoc/gmsm/sm2"
@@ -154,6 +155,34 @@ func HMAC(key, b []byte) [HashSize]byte {
 // NewHMAC returns a streaming HMAC-SM3 keyed with key.
 func NewHMAC(key []byte) hash.Hash {
 	return hmac.New(sm3.New, key)
+}
+
+// SharedKey returns n bytes (1 to HashSize) that only the holders of p and
+// of peer's private key can compute: HMAC-SM3 over info keyed with the x
+// coordinate of the static SM2 Diffie-Hellman point p·peer. Both sides
+// pass the same info (naming both keys' certificates binds the key to
+// them).
+func (p *PrivateKey) SharedKey(peer *PublicKey, info []byte, n int) ([]byte, error) {
+	if n < 1 || n > HashSize {
+		return nil, fmt.Errorf("sm2 shared key: length %d out of 1..%d", n, HashSize)
+	}
+	if peer == nil || peer.k == nil {
+		return nil, errors.New("sm2 shared key: no peer key")
+	}
+	priv, err := ecdh.P256().NewPrivateKey(p.k.D.FillBytes(make([]byte, 32)))
+	if err != nil {
+		return nil, fmt.Errorf("sm2 shared key: %w", err)
+	}
+	pub, err := ecdh.P256().NewPublicKey(peer.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("sm2 shared key: %w", err)
+	}
+	z, err := priv.ECDH(pub)
+	if err != nil {
+		return nil, fmt.Errorf("sm2 shared key: %w", err)
+	}
+	k := HMAC(z, info)
+	return k[:n:n], nil
 }
 
 // Tjfoc returns the key as a tjfoc/gmsm private key, for x509 and GM TLS.

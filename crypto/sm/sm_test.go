@@ -342,3 +342,36 @@ func TestSM4GCMFastPathMatchesGeneric(t *testing.T) {
 	}
 	t.Logf("AEAD implementation %T", fast)
 }
+
+// TestSharedKey: both sides of a static SM2 Diffie-Hellman agree, a third
+// key or other info gives another key, and bad lengths are refused.
+func TestSharedKey(t *testing.T) {
+	a, _ := GenerateKey()
+	b, _ := GenerateKey()
+	c, _ := GenerateKey()
+	ab, err := a.SharedKey(b.Public(), []byte("info"), KeySize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ba, err := b.SharedKey(a.Public(), []byte("info"), KeySize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ab, ba) || len(ab) != KeySize {
+		t.Fatalf("sides disagree: %x %x", ab, ba)
+	}
+	for name, other := range map[string]func() ([]byte, error){
+		"third key":  func() ([]byte, error) { return c.SharedKey(b.Public(), []byte("info"), KeySize) },
+		"other info": func() ([]byte, error) { return a.SharedKey(b.Public(), []byte("other"), KeySize) },
+	} {
+		k, err := other()
+		if err != nil || bytes.Equal(k, ab) {
+			t.Errorf("%s: %x, %v", name, k, err)
+		}
+	}
+	for _, n := range []int{0, HashSize + 1} {
+		if _, err := a.SharedKey(b.Public(), nil, n); err == nil {
+			t.Errorf("length %d accepted", n)
+		}
+	}
+}
