@@ -16,6 +16,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/envelope"
 	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/subsystems/settlement"
 )
 
 // maxReply bounds a reply body.
@@ -164,6 +165,7 @@ func (c *caller) receive(r *http.Request, role ca.Role) (*Request, envelope.Veri
 // over them and fails over to the next when one cannot be reached.
 type Client struct {
 	c    *caller
+	seal *linkSeal
 	dir  Directory
 	hub  string
 	next atomic.Uint64 // rotates the first hub tried
@@ -190,28 +192,67 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if o.Hub == "" {
 		o.Hub = NationalAdmdvs
 	}
-	return &Client{c: c, dir: o.Directory, hub: o.Hub}, nil
+	seal, err := newLinkSeal(o.Material)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c, seal: seal, dir: o.Directory, hub: o.Hub}, nil
 }
 
 // NationalAdmdvs is the default admdvs of the hub.
 const NationalAdmdvs = "100000"
 
 // Forward sends req to a hub and returns the insured place's reply. A
-// request without a deadline gets one from ctx.
-//
-// With several live hubs, each request starts at the next one in turn; a
-// hub that certainly did not process the request (ErrNotDelivered: dial
-// refused, draining, refused before processing) is followed by the next,
-// with the same msgid, as the hubs share their journal. An unknown
-// outcome (timeout, broken connection) is returned at once: the caller
-// reverses it, through whichever hub answers.
+// request without a deadline gets one from ctx. The request's personal
+// fields cross the hub sealed for the insured node, and the reply's output
+// comes back sealed for this node (linkSeal); the reply returned is opened.
 func (cl *Client) Forward(ctx context.Context, req *Request) (*Reply, error) {
+	if dl, ok := ctx.Deadline(); ok && req.Deadline == 0 {
+		req.Deadline = dl.UnixMilli()
+	}
+	if req.Kind == KindEncCert {
+		return cl.sendHub(ctx, req)
+	}
+	prov := settlement.Province(req.Insuplc)
+	for attempt := 0; ; attempt++ {
+		k, refusal, err := cl.insuredKey(ctx, req)
+		if err != nil || refusal != nil {
+			return refusal, err
+		}
+		sreq, err := cl.seal.sealRequest(req, k)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotDelivered, err)
+		}
+		reply, err := cl.sendHub(ctx, sreq)
+		if err != nil {
+			return nil, err
+		}
+		if reply.Code == ESEALKEY && attempt == 0 {
+			// Another node of the province (or a renewed certificate)
+			// answered; nothing was done: seal for it and send again.
+			cl.seal.forget(prov)
+			var pem string
+			if json.Unmarshal(reply.Output, &pem) == nil {
+				if k, err := cl.seal.agree(pem, prov, "insured", true); err == nil {
+					cl.seal.keep(prov, k)
+				}
+			}
+			continue
+		}
+		return openReply(sreq, reply, k)
+	}
+}
+
+// sendHub sends req to a hub. With several live hubs, each request starts
+// at the next one in turn; a hub that certainly did not process the
+// request (ErrNotDelivered: dial refused, draining, refused before
+// processing) is followed by the next, with the same msgid, as the hubs
+// share their journal. An unknown outcome (timeout, broken connection) is
+// returned at once: the caller reverses it, through whichever hub answers.
+func (cl *Client) sendHub(ctx context.Context, req *Request) (*Reply, error) {
 	addrs := addresses(cl.dir, cl.hub)
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("%w: no route to the national hub %s", ErrNotDelivered, cl.hub)
-	}
-	if dl, ok := ctx.Deadline(); ok && req.Deadline == 0 {
-		req.Deadline = dl.UnixMilli()
 	}
 	first := int(cl.next.Add(1) % uint64(len(addrs)))
 	var errs []error
@@ -233,6 +274,53 @@ func (cl *Client) Forward(ctx context.Context, req *Request) (*Reply, error) {
 		return nil, errs[0]
 	}
 	return nil, fmt.Errorf("%w: none of %d hubs: %w", ErrNotDelivered, len(errs), errors.Join(errs...))
+}
+
+// insuredKey returns the key shared with the insured place's node, asking
+// it for its encryption certificate when none is kept. A business refusal
+// of that question (unknown or unreachable insured place) is returned as
+// the reply of req: nothing was sent.
+func (cl *Client) insuredKey(ctx context.Context, req *Request) (*linkKey, *Reply, error) {
+	prov := settlement.Province(req.Insuplc)
+	if k := cl.seal.cached(prov); k != nil {
+		return k, nil, nil
+	}
+	creq := &Request{Kind: KindEncCert, Msgid: "enc-cert:" + prov, Treatment: req.Treatment, Insuplc: req.Insuplc, Deadline: req.Deadline}
+	reply, err := cl.sendHub(ctx, creq)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: encryption certificate of %s: %v", ErrNotDelivered, prov, err)
+	}
+	if reply.Code == EUNAVAILABLE {
+		return nil, unavailable("insured place %s is unreachable: nothing was settled; retry later with the same msgid", prov), nil
+	}
+	if reply.Code != "" {
+		return nil, reply, nil
+	}
+	var pem string
+	if err := json.Unmarshal(reply.Output, &pem); err != nil {
+		return nil, nil, fmt.Errorf("%w: encryption certificate of %s: %v", ErrNotDelivered, prov, err)
+	}
+	k, err := cl.seal.agree(pem, prov, "insured", true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: encryption certificate of %s: %v", ErrNotDelivered, prov, err)
+	}
+	cl.seal.keep(prov, k)
+	return k, nil, nil
+}
+
+// Prepare agrees the sealing key with the node of insured place insuplc
+// ahead of the first routed request there (which would otherwise ask the
+// node for its encryption certificate first).
+func (cl *Client) Prepare(ctx context.Context, insuplc string) error {
+	req := &Request{Treatment: cl.c.self, Insuplc: insuplc}
+	if dl, ok := ctx.Deadline(); ok {
+		req.Deadline = dl.UnixMilli()
+	}
+	_, refusal, err := cl.insuredKey(ctx, req)
+	if err == nil && refusal != nil {
+		err = fmt.Errorf("route: encryption certificate of %s: %s", insuplc, refusal.ErrMsg)
+	}
+	return err
 }
 
 // Close drops pooled connections.

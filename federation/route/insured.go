@@ -24,6 +24,7 @@ type Backend interface {
 // Insured serves the hub's forwarded requests on an insured-place node.
 type Insured struct {
 	c       *caller
+	seal    *linkSeal
 	backend Backend
 	log     *slog.Logger
 }
@@ -37,13 +38,19 @@ func NewInsured(m *link.Material, backend Backend, log *slog.Logger) (*Insured, 
 	if err != nil {
 		return nil, err
 	}
-	return &Insured{c: c, backend: backend, log: c.log.With("component", "route-insured")}, nil
+	seal, err := newLinkSeal(m)
+	if err != nil {
+		return nil, err
+	}
+	return &Insured{c: c, seal: seal, backend: backend, log: c.log.With("component", "route-insured")}, nil
 }
 
 // Register adds the endpoint to the internode router.
 func (i *Insured) Register(r *mux.Router) { r.Handle(PathInsured, i).Methods(http.MethodPost) }
 
-// ServeHTTP accepts only requests signed by a national node.
+// ServeHTTP accepts only requests signed by a national node. A request
+// naming a person must be sealed for this node (linkSeal); its reply is
+// sealed for the treatment node.
 func (i *Insured) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, who, err := i.c.receive(r, ca.RoleNational)
 	if err != nil {
@@ -51,7 +58,20 @@ func (i *Insured) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "refused: "+err.Error(), http.StatusForbidden)
 		return
 	}
+	if req.Kind == KindEncCert {
+		i.c.reply(w, &Reply{Output: mustJSON(i.seal.self)})
+		return
+	}
+	k, refusal := i.seal.openRequest(req)
+	if refusal != nil {
+		i.log.Warn("insured: sealed request refused", "msgid", req.Msgid, "kind", req.Kind, "code", refusal.Code, "err_msg", refusal.ErrMsg)
+		i.c.reply(w, refusal)
+		return
+	}
 	reply, err := i.backend.Insured(r.Context(), req)
+	if err == nil && k != nil {
+		reply, err = sealReply(req, reply, k)
+	}
 	if err != nil {
 		i.log.Error("insured: transaction failed", "msgid", req.Msgid, "kind", req.Kind, "err", err)
 		http.Error(w, "insured node: transaction failed", http.StatusInternalServerError)

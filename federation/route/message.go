@@ -31,6 +31,7 @@ const (
 	KindReverse   = "reverse"    // 2601 or an unknown outcome: undo Omsgid or leave a tombstone
 	KindPerson    = "person"     // 1101 person information
 	KindAccum     = "accum"      // 5206 accumulators
+	KindEncCert   = "enc_cert"   // the insured node's encryption certificate, to seal requests to
 )
 
 // Request is one routed transaction, the payload of a TypeRequest envelope.
@@ -55,6 +56,13 @@ type Request struct {
 	// ReplyTo is the treatment node's encryption certificate (PEM) when
 	// the answer must cross the hub encrypted (Sealer).
 	ReplyTo string `json:"reply_to,omitempty"`
+	// SealedTo is the serial of the insured node's encryption certificate
+	// Private is sealed for.
+	SealedTo string `json:"sealed_to,omitempty"`
+	// Private holds the personal fields (PsnNo, Settle, Cancel, Query and
+	// Reverse.PsnNo) sealed end to end for the insured node (linkSeal);
+	// the hub sees them empty.
+	Private []byte `json:"private,omitempty"`
 
 	// raw is the signed payload this request was received as; the hub
 	// forwards those bytes instead of encoding the request again.
@@ -78,20 +86,23 @@ func (r *Request) Validate() error {
 	case len(r.Treatment) != 6 || len(r.Insuplc) != 6:
 		return errors.New("route request: admdvs")
 	}
+	// A sealed request's inputs are checked by the insured node once
+	// opened; the hub checks the routing fields.
+	sealed := len(r.Private) > 0
 	switch r.Kind {
 	case KindSettle, KindPreSettle:
-		if r.Settle == nil {
+		if r.Settle == nil && !sealed {
 			return errors.New("route request: settle input missing")
 		}
 	case KindCancel:
-		if r.Cancel == nil {
+		if r.Cancel == nil && !sealed {
 			return errors.New("route request: cancel input missing")
 		}
 	case KindReverse:
 		if r.Reverse == nil || r.Reverse.Omsgid == "" {
 			return errors.New("route request: reversal input missing")
 		}
-	case KindPerson, KindAccum:
+	case KindPerson, KindAccum, KindEncCert:
 	default:
 		return errors.New("route request: unknown kind")
 	}
@@ -112,6 +123,9 @@ type Reply struct {
 	Reversed bool `json:"reversed,omitempty"`
 	// Sealed is the output encrypted to Request.ReplyTo, instead of Output.
 	Sealed []byte `json:"sealed,omitempty"`
+	// Private holds Output and ErrMsg sealed for the treatment node when
+	// the request was sealed (linkSeal); the hub sees them empty.
+	Private []byte `json:"private,omitempty"`
 
 	// raw is the reply's JSON encoding once known (received or encoded).
 	raw []byte

@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,12 @@ func issue(t testing.TB, c *ca.CA, admdvs string, role ca.Role) *link.Material {
 // startHub serves a hub over GM TLS on loopback.
 func startHub(t testing.TB, c *ca.CA, dir *StaticDirectory) *Hub {
 	t.Helper()
+	return startHubWith(t, c, dir, nil)
+}
+
+// startHubWith is startHub with the hub's handler wrapped by wrap.
+func startHubWith(t testing.TB, c *ca.CA, dir *StaticDirectory, wrap func(http.Handler) http.Handler) *Hub {
+	t.Helper()
 	m := issue(t, c, NationalAdmdvs, ca.RoleNational)
 	h, err := NewHub(HubOptions{DB: storetest.Open(t, store.SQLite), Material: m, Directory: dir, Timeout: 5 * time.Second})
 	if err != nil {
@@ -42,7 +49,11 @@ func startHub(t testing.TB, c *ca.CA, dir *StaticDirectory) *Hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := link.NewHTTPServer(r, nil)
+	var hh http.Handler = r
+	if wrap != nil {
+		hh = wrap(r)
+	}
+	srv := link.NewHTTPServer(hh, nil)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); h.Close() })
 	dir.Set(NationalAdmdvs, ln.Addr().String())

@@ -46,23 +46,35 @@ func (s *Sealer) ReplyTo() string { return s.replyTo }
 // Seal encrypts plain to replyTo, which must be a valid, unrevoked
 // encryption certificate of the province of the treatment place.
 func (s *Sealer) Seal(replyTo, treatment string, plain []byte) ([]byte, error) {
-	cert, err := ca.ParseCertPEM([]byte(replyTo))
-	if err != nil {
-		return nil, fmt.Errorf("reply_to: %w", err)
-	}
-	id, err := ca.VerifyLeaf(s.m.CA, s.rootKey, cert, s.now(), s.m.Revocations)
-	if err != nil {
-		return nil, fmt.Errorf("reply_to: %w", err)
-	}
-	if id.Usage != ca.UsageEnc || id.Role != ca.RoleProvince || id.Admdvs != settlement.Province(treatment) {
-		return nil, fmt.Errorf("reply_to: a %s %s certificate of %s, want the encryption certificate of the treatment province %s",
-			id.Role, id.Usage, id.Admdvs, settlement.Province(treatment))
-	}
-	pub, err := sm.PublicKeyFromTjfoc(cert.PublicKey)
+	_, pub, err := verifyEnc(s.m, s.rootKey, s.now(), replyTo, settlement.Province(treatment), "treatment")
 	if err != nil {
 		return nil, fmt.Errorf("reply_to: %w", err)
 	}
 	return sm.Encrypt(pub, plain)
+}
+
+// verifyEnc parses pemCert and checks that it is a valid, unrevoked
+// encryption certificate of a province node of province (role names the
+// province's part in errors). It returns the certificate's serial (hex)
+// and public key.
+func verifyEnc(m *link.Material, rootKey *sm.PublicKey, now time.Time, pemCert, province, role string) (string, *sm.PublicKey, error) {
+	cert, err := ca.ParseCertPEM([]byte(pemCert))
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := ca.VerifyLeaf(m.CA, rootKey, cert, now, m.Revocations)
+	if err != nil {
+		return "", nil, err
+	}
+	if id.Usage != ca.UsageEnc || id.Role != ca.RoleProvince || id.Admdvs != province {
+		return "", nil, fmt.Errorf("a %s %s certificate of %s, want the encryption certificate of the %s province %s",
+			id.Role, id.Usage, id.Admdvs, role, province)
+	}
+	pub, err := sm.PublicKeyFromTjfoc(cert.PublicKey)
+	if err != nil {
+		return "", nil, err
+	}
+	return ca.SerialHex(cert.SerialNumber), pub, nil
 }
 
 // Open decrypts a Reply.Sealed addressed to this node.

@@ -298,6 +298,14 @@ func startFedHubs(tb testing.TB, kind store.Kind, nhubs int, timeout time.Durati
 		tb.Fatal(err)
 	}
 	tb.Cleanup(client.Close)
+	// The treatment node has talked to the insured node before: the key
+	// that seals personal data between them is agreed, so that a fault
+	// injected at the first settlement hits the settlement itself.
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := client.Prepare(pctx, "440000"); err != nil {
+		tb.Fatal(err)
+	}
 	f.treatMat = trMat
 	f.router = &holdingRouter{next: client}
 	f.treat = startNode(tb, storetest.Open(tb, kind), Options{Admdvs: "110000", Router: f.router, RouteTimeout: timeout})

@@ -56,7 +56,10 @@ func (s *Service) undo(ctx context.Context, tx *store.Tx, d *settlement.Reversal
 		switch {
 		case r == nil:
 			return settlement.Errorf(settlement.EINTERNAL, "settlement of msgid %s missing", d.Omsgid)
-		case r.psnNo != d.PsnNo:
+		case d.PsnNo != "" && r.psnNo != d.PsnNo:
+			// A hospital's 2601 names the person; the hub's reversal of a
+			// routed msgid names none (the person's fields cross the hub
+			// sealed) and is checked by msgid and institution.
 			return settlement.Errorf(settlement.EINVALID, "input.data.psn_no: msgid %s settled person %s", d.Omsgid, r.psnNo)
 		case r.status == setlCancelled:
 			return settlement.Errorf(settlement.ECONFLICT, "input.data.omsgid: settlement %s was cancelled (2208/2305); reverse the cancel first", r.setlID)

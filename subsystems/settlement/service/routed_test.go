@@ -330,3 +330,64 @@ func TestRoutedReversalBeforeOriginal(t *testing.T) {
 		t.Error("late original settled somewhere")
 	}
 }
+
+// TestRouted2207LikeLocal: a hospital's answer to a routed 2207 is, byte
+// for byte, what a hospital of the insured province gets for the same
+// visit settled there (the identifiers each node assigns aside): crossing
+// the hub sealed changes nothing in it. The hub's journal holds neither
+// the person's number, name nor certificate number.
+func TestRouted2207LikeLocal(t *testing.T) {
+	ctx := context.Background()
+	f := startFed(t, store.SQLite, 30*time.Second, Options{Policies: PolicyMap{"440300": fixturePolicy(t)}})
+	psn, acc := putExample2207Person(t, f.insured)
+	person, _, err := f.insured.svc.Person(ctx, psn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	person.BaseInfo.PsnName = "王小明"
+	if err := f.insured.svc.PutPerson(ctx, person); err != nil {
+		t.Fatal(err)
+	}
+	settle := func(h *hospClient) (string, []byte) {
+		mdtrt := outpatient(t, h, psn, "310", "440300", "CB01", example2207)
+		msgid := h.msgid()
+		r, raw := h.call(t, "2207", msgid, "440300", settleData(psn, mdtrt, "CB01", "310", "11", totals2207))
+		if r.Infcode != 0 {
+			t.Fatalf("2207 at %s: %s", h.admdvs, raw)
+		}
+		return msgid, r.Output
+	}
+	routedH := newHospital(t, f.treat, "H11010500123", "110105", settlement.Level3)
+	msgid, routed := settle(routedH)
+
+	var journal string
+	if err := f.hubDB.QueryRow(ctx, `SELECT psn_no || '|' || reply FROM hub_journal WHERE msgid = ?`, msgid).Scan(&journal); err != nil {
+		t.Fatal(err)
+	}
+	for _, sec := range []string{psn, person.BaseInfo.PsnName, person.BaseInfo.Certno} {
+		if strings.Contains(journal, sec) || !bytes.Contains(routed, []byte(sec)) {
+			t.Errorf("%q: in the hub journal %v, in the answer %v", sec, strings.Contains(journal, sec), bytes.Contains(routed, []byte(sec)))
+		}
+	}
+
+	// Reversed, so that the local settlement starts from the same
+	// accumulators.
+	routedH.ok(t, "2601", "440300", obj("data", obj("psn_no", psn, "omsgid", msgid, "oinfno", "2207")), nil)
+	if got, _ := f.insured.svc.Accumulators(ctx, psn, "310"); got != acc {
+		t.Fatalf("accumulators after 2601: %+v, want %+v", got, acc)
+	}
+	_, local := settle(newHospital(t, f.insured, "H44030500123", "440305", settlement.Level3))
+
+	ids := func(out []byte) settlement.SetlInfo {
+		var o settleOut
+		if err := json.Unmarshal(out, &o); err != nil {
+			t.Fatal(err)
+		}
+		return o.Setlinfo
+	}
+	r, l := ids(routed), ids(local)
+	norm := strings.NewReplacer(`"`+r.MdtrtID+`"`, `"`+l.MdtrtID+`"`, `"`+r.SetlID+`"`, `"`+l.SetlID+`"`, `"`+r.MedinsSetlID+`"`, `"`+l.MedinsSetlID+`"`).Replace(string(routed))
+	if norm != string(local) {
+		t.Fatalf("routed 2207 answer differs from the local one:\nrouted %s\nlocal  %s", routed, local)
+	}
+}
