@@ -31,17 +31,7 @@ func (b cannedBackend) Insured(_ context.Context, req *Request) (*Reply, error) 
 // benchInsured serves the canned insured place 440000 over GM TLS on
 // loopback and returns its address.
 func benchInsured(b testing.TB, c *ca.CA) string {
-	raw, err := os.ReadFile("../../subsystems/settlement/testdata/2207_response.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var resp struct {
-		Output json.RawMessage `json:"output"`
-	}
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		b.Fatal(err)
-	}
-	ins, err := NewInsured(issue(b, c, "440000", ca.RoleProvince), cannedBackend{output: resp.Output}, nil)
+	ins, err := NewInsured(issue(b, c, "440000", ca.RoleProvince), cannedBackend{output: example2207Output(b)}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,6 +45,21 @@ func benchInsured(b testing.TB, c *ca.CA) string {
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
+}
+
+// example2207Output is the output of DOMAIN.md's 2207 example.
+func example2207Output(b testing.TB) json.RawMessage {
+	raw, err := os.ReadFile("../../subsystems/settlement/testdata/2207_response.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var resp struct {
+		Output json.RawMessage `json:"output"`
+	}
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		b.Fatal(err)
+	}
+	return resp.Output
 }
 
 // benchSettleReq is a routed 2207 of realistic size.

@@ -3,9 +3,7 @@ package demo_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,69 +16,13 @@ import (
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/internal/fen"
-	"github.com/ybfed/ybfed/node"
+	"github.com/ybfed/ybfed/internal/leakscan"
 	"github.com/ybfed/ybfed/node/demo"
 	"github.com/ybfed/ybfed/subsystems/basicinfo"
 	"github.com/ybfed/ybfed/subsystems/portal"
 	"github.com/ybfed/ybfed/subsystems/reporting"
 	"github.com/ybfed/ybfed/subsystems/settlement/visit"
 )
-
-// secretForms are the ways a secret may be written in a payload or a
-// file: as is, JSON \u-escaped, and inside base64 (an envelope's payload
-// is base64 in JSON) at each of the three byte offsets, without the
-// characters that depend on the bytes around it.
-func secretForms(secret string) []string {
-	var u strings.Builder
-	for _, r := range secret {
-		if r > 127 {
-			fmt.Fprintf(&u, `\u%04x`, r)
-		} else {
-			u.WriteRune(r)
-		}
-	}
-	out := []string{secret, u.String()}
-	for k := 0; k < 3; k++ {
-		e := base64.StdEncoding.EncodeToString(append(make([]byte, k), secret...))
-		from := 0
-		if k > 0 {
-			from = 4
-		}
-		if len(e)-4 > from {
-			out = append(out, e[from:len(e)-4])
-		}
-	}
-	return out
-}
-
-// leakScan finds secrets, in any of their forms, in texts.
-type leakScan struct {
-	forms map[string]string // form -> the secret it writes
-}
-
-func newLeakScan(secrets []string) *leakScan {
-	l := &leakScan{forms: map[string]string{}}
-	for _, s := range secrets {
-		for _, f := range secretForms(s) {
-			l.forms[f] = s
-		}
-	}
-	return l
-}
-
-// find returns the secrets b holds, with the form they were found in and
-// the text around the first place.
-func (l *leakScan) find(b []byte) []string {
-	var out []string
-	for f, s := range l.forms {
-		if i := bytes.Index(b, []byte(f)); i >= 0 {
-			around := b[max(0, i-60):min(len(b), i+len(f)+60)]
-			out = append(out, fmt.Sprintf("%q as %q in …%q…", s, f, around))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 // TestNoPlaintextLeavesProvince is the acceptance check that no personal
 // data leaves a province node in clear: a real federation (the national
@@ -98,17 +40,7 @@ func (l *leakScan) find(b []byte) []string {
 func TestNoPlaintextLeavesProvince(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rec := &recorder{}
-	f, err := demo.Start(ctx, demo.Options{Provinces: 2, Dir: t.TempDir(), ReadyTimeout: 60 * time.Second,
-		NationalComponents: []node.Component{rec}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	f, rec := startRecorded(ctx, t)
 	// A small catalogue crosses raft from the national node.
 	const seedN, catScale = 9, 4000
 	s, err := f.Seed(ctx, demo.SeedOptions{Persons: 8, Seed: seedN, CatalogScale: catScale, Progress: t.Logf})
@@ -251,16 +183,16 @@ func TestNoPlaintextLeavesProvince(t *testing.T) {
 		}
 	}
 	secrets = append(secrets, phone)
-	scan := newLeakScan(secrets)
+	scan := leakscan.New(secrets)
 	kinds := map[string]int{}
 	for _, p := range rec.all() {
 		kinds[p.kind]++
-		if found := scan.find([]byte(p.text)); len(found) > 0 {
+		if found := scan.Find([]byte(p.text)); len(found) > 0 {
 			t.Errorf("%s carries %s", p.kind, strings.Join(found, ", "))
 		}
 	}
 	for prov, env := range rep.Run.Statements {
-		if found := scan.find(env); len(found) > 0 {
+		if found := scan.Find(env); len(found) > 0 {
 			t.Errorf("clearing statement of %s carries %s", prov, strings.Join(found, ", "))
 		}
 	}
@@ -269,7 +201,7 @@ func TestNoPlaintextLeavesProvince(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if found := scan.find(meta); len(found) > 0 {
+	if found := scan.Find(meta); len(found) > 0 {
 		t.Errorf("gossip metadata carries %s", strings.Join(found, ", "))
 	}
 	files, raftFiles := 0, 0
@@ -285,7 +217,7 @@ func TestNoPlaintextLeavesProvince(t *testing.T) {
 		if strings.Contains(path, "raft") {
 			raftFiles++
 		}
-		if found := scan.find(b); len(found) > 0 {
+		if found := scan.Find(b); len(found) > 0 {
 			t.Errorf("national node's file %s holds %s", path, strings.Join(found, ", "))
 		}
 		return nil

@@ -95,6 +95,24 @@ func (t *teeWriter) Write(b []byte) (int, error) {
 	return t.ResponseWriter.Write(b)
 }
 
+// startRecorded starts a national node and two provinces with a recorder
+// of every internode body the national node handles.
+func startRecorded(ctx context.Context, t *testing.T) (*demo.Federation, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	f, err := demo.Start(ctx, demo.Options{Provinces: 2, Dir: t.TempDir(), ReadyTimeout: 60 * time.Second,
+		NationalComponents: []node.Component{rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return f, rec
+}
+
 // TestNationalPersonIndex runs the national person index on a real
 // federation (national node and two provinces over GM TLS, enrolled with
 // join tokens): every province receives the same federation index key at
@@ -107,17 +125,7 @@ func (t *teeWriter) Write(b []byte) (int, error) {
 func TestNationalPersonIndex(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rec := &recorder{}
-	f, err := demo.Start(ctx, demo.Options{Provinces: 2, Dir: t.TempDir(), ReadyTimeout: 60 * time.Second,
-		NationalComponents: []node.Component{rec}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := f.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	f, rec := startRecorded(ctx, t)
 	s, err := f.Seed(ctx, demo.SeedOptions{Persons: 12, Seed: 5, CatalogScale: -1, Progress: t.Logf})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,38 @@
+package leakscan
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+)
+
+// TestFind: a secret is found as is, \u-escaped and inside base64 at
+// every offset, and not in unrelated text.
+func TestFind(t *testing.T) {
+	const name, certno = "张三丰", "440301199001011234"
+	s := New([]string{name, certno, ""})
+	esc := `{"psn_name":"\u5f20\u4e09\u4e30"}`
+	for _, tc := range []struct {
+		name string
+		text string
+		want bool
+	}{
+		{"clear", `{"psn_name":"张三丰"}`, true},
+		{"escaped", esc, true},
+		{"base64 at offset 0", base64.StdEncoding.EncodeToString([]byte(certno + "}")), true},
+		{"base64 at offset 1", base64.StdEncoding.EncodeToString([]byte(`"` + certno + `"`)), true},
+		{"base64 at offset 2", base64.StdEncoding.EncodeToString([]byte(`:"` + certno + `",`)), true},
+		{"base64 of JSON with the escaped name", base64.StdEncoding.EncodeToString([]byte(esc)), true},
+		{"unrelated", `{"psn_name":"李四","certno":"110105194912310021"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := s.Find([]byte(tc.text)); (len(got) > 0) != tc.want {
+				t.Errorf("found %v, want found = %v", got, tc.want)
+			}
+		})
+	}
+	b, _ := json.Marshal(map[string]string{"n": name})
+	if len(s.Find(b)) == 0 {
+		t.Error("Go's JSON encoding of the name not found")
+	}
+}
