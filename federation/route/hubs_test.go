@@ -134,7 +134,7 @@ func TestClientFailover(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for _, tc := range []struct {
+	for k, tc := range []struct {
 		name  string
 		addrs []string
 		ok    bool
@@ -151,9 +151,12 @@ func TestClientFailover(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cl.Close()
-			// Several requests, so that each hub is tried first at least once.
+			// Several requests, so that each hub is tried first at least
+			// once; msgids of their own, as each case's client has its own
+			// keys and a repeated msgid's stored reply is sealed for the
+			// client that sent it first.
 			for i := 0; i < 3; i++ {
-				req := benchSettleReq(i)
+				req := benchSettleReq(10*k + i)
 				reply, err := cl.Forward(ctx, req)
 				switch {
 				case tc.ok && (err != nil || reply.Code != ""):
