@@ -12,10 +12,16 @@ import (
 	"strings"
 )
 
+// minBase64 is the shortest base64 fragment searched for: 7 characters
+// (42 bits) occur by chance in random bytes about once in 4·10¹² places,
+// where 4 characters matched sealed payloads now and then.
+const minBase64 = 7
+
 // Forms returns the ways secret may be written: as is and with every
 // non-ASCII rune JSON \u-escaped, each also inside base64 (an envelope's
-// payload is base64 in JSON) at each of the three byte offsets, without
-// the characters that depend on the bytes around it.
+// payload is base64 in JSON) at each of the three byte offsets, keeping
+// only the characters that no byte around it changes, and only when at
+// least minBase64 of them are left.
 func Forms(secret string) []string {
 	var u strings.Builder
 	for _, r := range secret {
@@ -32,13 +38,12 @@ func Forms(secret string) []string {
 	out := append([]string(nil), plain...)
 	for _, p := range plain {
 		for k := 0; k < 3; k++ {
-			e := base64.StdEncoding.EncodeToString(append(make([]byte, k), p...))
-			from := 0
-			if k > 0 {
-				from = 4
-			}
-			if len(e)-4 > from {
-				out = append(out, e[from:len(e)-4])
+			e := base64.RawStdEncoding.EncodeToString(append(make([]byte, k), p...))
+			// Character j carries bits [6j, 6j+6): keep those within
+			// the secret's bits [8k, 8(k+len)).
+			from, to := (8*k+5)/6, 8*(k+len(p))/6
+			if to-from >= minBase64 {
+				out = append(out, e[from:to])
 			}
 		}
 	}
