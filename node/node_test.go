@@ -188,14 +188,17 @@ func TestShutdownUnderLoadDrains(t *testing.T) {
 	// A new request while draining is refused with the NHSA envelope. One
 	// sent before Run has begun draining is still served (and stored), so
 	// each late request has its own id and its answer is counted.
-	var refused bool
+	var refused, closed bool
 	var lateOK int
 	var refusedIDs []string
 	for i := 0; i < 200 && !refused; i++ {
 		id := fmt.Sprintf("late-%d", i)
 		resp, err := client.Get(base + "/work/" + id)
 		if err != nil {
-			break // listener already closed: also refused
+			// The listener is already closed (a loaded machine may get
+			// there before a late request is answered 503): also refused.
+			closed = true
+			break
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -213,8 +216,8 @@ func TestShutdownUnderLoadDrains(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if !refused {
-		t.Fatal("no request was refused with 503 while draining")
+	if !refused && !closed {
+		t.Fatal("no request was refused with 503 or by a closed listener while draining")
 	}
 	ok := 0
 	for i := 0; i < inflight; i++ {
