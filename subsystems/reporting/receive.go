@@ -3,10 +3,8 @@ package reporting
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ybfed/ybfed/federation/centers"
@@ -29,21 +27,10 @@ func (s *Service) Receive(ctx context.Context, raw []byte) (*Receipt, error) {
 	if s.admdvs != centers.NationalAdmdvs {
 		return nil, fmt.Errorf("%w: submissions go to the national node", ErrForbidden)
 	}
-	if s.opts.Verifier == nil {
-		return nil, ErrNotConnected
-	}
-	env, who, err := s.opts.Verifier.VerifyBytes(raw, "")
-	if err != nil {
-		return nil, fmt.Errorf("%w: envelope: %w", ErrForbidden, err)
-	}
-	if env.Type != EnvelopeType {
-		return nil, bad("type", "want %s", EnvelopeType)
-	}
 	var sub Submission
-	dec := json.NewDecoder(strings.NewReader(string(env.Payload)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sub); err != nil {
-		return nil, bad("payload", "%v", err)
+	payload, who, err := upward.Open(s.opts.Verifier, raw, &sub)
+	if err != nil {
+		return nil, err
 	}
 	if err := sub.check(); err != nil {
 		return nil, err
@@ -72,7 +59,7 @@ func (s *Service) Receive(ctx context.Context, raw []byte) (*Receipt, error) {
 			rc.Late = late == 1
 			fresh = true
 			_, err = tx.Exec(ctx, `INSERT INTO rpt_in (id, kind, admdvs, period, revision, digest, payload, first_us, last_us, late, duplicates)
-VALUES (?,?,?,?,?,?,?,?,?,?,0)`, sub.ID(), sub.Kind, sub.Admdvs, sub.Period, sub.Revision, digest(sub), string(env.Payload),
+VALUES (?,?,?,?,?,?,?,?,?,?,0)`, sub.ID(), sub.Kind, sub.Admdvs, sub.Period, sub.Revision, digest(sub), string(payload),
 				now.UnixMicro(), now.UnixMicro(), late)
 			return err
 		case err != nil:
@@ -89,7 +76,7 @@ VALUES (?,?,?,?,?,?,?,?,?,?,0)`, sub.ID(), sub.Kind, sub.Admdvs, sub.Period, sub
 		}
 		fresh = true
 		_, err = tx.Exec(ctx, `UPDATE rpt_in SET revision = ?, digest = ?, payload = ?, last_us = ? WHERE id = ?`,
-			sub.Revision, digest(sub), string(env.Payload), now.UnixMicro(), sub.ID())
+			sub.Revision, digest(sub), string(payload), now.UnixMicro(), sub.ID())
 		return err
 	})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ybfed/ybfed/crypto/envelope"
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
@@ -34,19 +33,13 @@ func bad(field, format string, args ...any) error {
 
 // Courier carries an encoded envelope to the internode API of the node
 // of admdvs (POST PathInbox).
-type Courier interface {
-	Deliver(ctx context.Context, admdvs string, env []byte) error
-}
+type Courier = subsystem.Courier
 
 // Signer signs submissions (an *envelope.Signer).
-type Signer interface {
-	Sign(typ string, payload []byte) (*envelope.Envelope, error)
-}
+type Signer = subsystem.Signer
 
 // Verifier checks them at the national node (an *envelope.Verifier).
-type Verifier interface {
-	VerifyBytes(b []byte, expectAdmdvs string) (*envelope.Envelope, envelope.Verified, error)
-}
+type Verifier = subsystem.Verifier
 
 // Sink receives the figures of accepted daily submissions (operation
 // monitoring's ingest), keyed by metric.
@@ -84,10 +77,13 @@ type Service struct {
 	admdvs string
 	loop   subsystem.Loop
 	sched  subsystem.Loop
-	sendMu sync.Mutex
+	out    *subsystem.Outbox
 	// schedMu keeps runs of the schedule (loop, admin API) apart.
 	schedMu sync.Mutex
 }
+
+// upward names the submissions' envelopes and the errors they map to.
+var upward = subsystem.Upward{Subsystem: Name, Type: EnvelopeType, BadInput: ErrBadInput, Forbidden: ErrForbidden, NotConnected: ErrNotConnected}
 
 var _ subsystem.Subsystem = (*Service)(nil)
 
@@ -105,7 +101,8 @@ func New(o Options) *Service {
 	if o.Grace <= 0 {
 		o.Grace = 5 * time.Minute
 	}
-	return &Service{opts: o, log: slog.New(slog.DiscardHandler)}
+	return &Service{opts: o, log: slog.New(slog.DiscardHandler),
+		out: &subsystem.Outbox{Upward: upward, Table: "rpt_out", Courier: o.Courier, Signer: o.Signer, Now: o.Now}}
 }
 
 // SetSources sets what the province computes its figures from (before
@@ -117,6 +114,7 @@ func (s *Service) SetSources(l subsystem.Ledger, e Enrolment) {
 // SetTransport sets how submissions travel (before Start).
 func (s *Service) SetTransport(c Courier, sg Signer, v Verifier) {
 	s.opts.Courier, s.opts.Signer, s.opts.Verifier = c, sg, v
+	s.out.Courier, s.out.Signer = c, sg
 }
 
 // Descriptor describes the subsystem.
@@ -139,6 +137,7 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 		return errors.New("reporting: no database")
 	}
 	s.db, s.log, s.admdvs = env.DB, env.Logger(), env.Admdvs
+	s.out.DB, s.out.Log = env.DB, s.log
 	s.routes(env)
 	s.loop.Start(ctx, s.opts.RetryEvery, func(ctx context.Context) {
 		if _, err := s.Resend(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
 // Kinds of submission.
@@ -29,8 +30,8 @@ const EnvelopeType = "reporting.submission/v1"
 
 // Outbox statuses.
 const (
-	StatusQueued   = "queued"
-	StatusAccepted = "accepted"
+	StatusQueued   = subsystem.OutQueued
+	StatusAccepted = subsystem.OutAccepted
 )
 
 // Submission is one province's report of one period.
@@ -179,10 +180,7 @@ func (s *Service) Submit(ctx context.Context, kind, period string, figures map[s
 			return err
 		}
 		status = StatusQueued
-		_, err = tx.Exec(ctx, `INSERT INTO rpt_out (id, revision, payload, status, attempts, last_error, made_us, accepted_us)
-VALUES (?,?,?,?,0,'',?,0) ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, payload = excluded.payload,
-status = excluded.status, made_us = excluded.made_us, accepted_us = 0`, sub.ID(), sub.Revision, string(b), StatusQueued, sub.Made)
-		return err
+		return s.out.Put(ctx, tx, sub.ID(), sub.Revision, b, sub.Made)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("reporting: store submission: %w", err)
@@ -196,93 +194,14 @@ status = excluded.status, made_us = excluded.made_us, accepted_us = 0`, sub.ID()
 }
 
 // deliver sends one queued submission in a freshly signed envelope.
-func (s *Service) deliver(ctx context.Context, id string) bool {
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	var payload, status string
-	if err := s.db.QueryRow(ctx, `SELECT payload, status FROM rpt_out WHERE id = ?`, id).Scan(&payload, &status); err != nil || status != StatusQueued {
-		return false
-	}
-	err := ErrNotConnected
-	if s.opts.Courier != nil && s.opts.Signer != nil {
-		err = s.send(ctx, []byte(payload))
-	}
-	if err != nil {
-		s.log.Warn("submission not accepted yet", "id", id, "err", err)
-		_ = s.exec(ctx, `UPDATE rpt_out SET attempts = attempts + 1, last_error = ? WHERE id = ?`, err.Error(), id)
-		return false
-	}
-	_ = s.exec(ctx, `UPDATE rpt_out SET status = ?, attempts = attempts + 1, last_error = '', accepted_us = ? WHERE id = ? AND payload = ?`,
-		StatusAccepted, s.opts.Now().UnixMicro(), id, payload)
-	return true
-}
-
-// send signs payload afresh (a resend must not look like a replay) and
-// hands it to the national node.
-func (s *Service) send(ctx context.Context, payload []byte) error {
-	env, err := s.opts.Signer.Sign(EnvelopeType, payload)
-	if err != nil {
-		return fmt.Errorf("reporting: sign: %w", err)
-	}
-	raw, err := env.Encode()
-	if err != nil {
-		return fmt.Errorf("reporting: encode: %w", err)
-	}
-	return s.opts.Courier.Deliver(ctx, centers.NationalAdmdvs, raw)
-}
+func (s *Service) deliver(ctx context.Context, id string) bool { return s.out.Deliver(ctx, id) }
 
 // Resend sends every queued submission once and returns how many the
 // national node accepted.
-func (s *Service) Resend(ctx context.Context) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT id FROM rpt_out WHERE status = ? ORDER BY made_us LIMIT 500`, StatusQueued)
-	if err != nil {
-		return 0, fmt.Errorf("reporting: outbox: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("reporting: outbox: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("reporting: outbox: %w", err)
-	}
-	n := 0
-	for _, id := range ids {
-		if s.deliver(ctx, id) {
-			n++
-		}
-	}
-	return n, nil
-}
+func (s *Service) Resend(ctx context.Context) (int, error) { return s.out.Resend(ctx) }
 
 // OutItem is one submission of this node with its outbox status.
-type OutItem struct {
-	ID       string `json:"id"`
-	Revision int64  `json:"revision"`
-	Status   string `json:"status"`
-	Attempts int64  `json:"attempts"`
-	Error    string `json:"last_error,omitempty"`
-}
+type OutItem = subsystem.OutItem
 
 // Outbox lists this node's submissions, queued first.
-func (s *Service) Outbox(ctx context.Context) ([]OutItem, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, revision, status, attempts, last_error FROM rpt_out ORDER BY status DESC, made_us DESC LIMIT 1000`)
-	if err != nil {
-		return nil, fmt.Errorf("reporting: outbox: %w", err)
-	}
-	defer rows.Close()
-	out := []OutItem{}
-	for rows.Next() {
-		var o OutItem
-		if err := rows.Scan(&o.ID, &o.Revision, &o.Status, &o.Attempts, &o.Error); err != nil {
-			return nil, fmt.Errorf("reporting: outbox: %w", err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
-}
+func (s *Service) Outbox(ctx context.Context) ([]OutItem, error) { return s.out.List(ctx) }
