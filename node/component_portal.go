@@ -15,6 +15,7 @@ import (
 	"github.com/ybfed/ybfed/subsystems/internalcontrol"
 	"github.com/ybfed/ybfed/subsystems/monitoring"
 	"github.com/ybfed/ybfed/subsystems/portal"
+	"github.com/ybfed/ybfed/subsystems/pricing"
 	"github.com/ybfed/ybfed/subsystems/reporting"
 	"github.com/ybfed/ybfed/subsystems/supervision"
 )
@@ -38,6 +39,7 @@ func (n *Node) connectPortal(cs []Component, cc *ConsoleComponent) {
 	if p := portalOf(cs); p != nil {
 		p.SetSessions(ConsoleSessions{cc.Console})
 	}
+	connectPricingConsole(cs, cc)
 	cc.Console.SetAccounting(func(ctx context.Context, actor, action, detail string) {
 		a := n.audit
 		if a == nil {
@@ -74,6 +76,8 @@ func connectPortalMessaging(cs []Component, m *link.Material, dir interface{ Loo
 			s.SetMessaging(newCourier(dir, portal.PathInbox, m), sg, v)
 		case *reporting.Service:
 			s.SetTransport(newCourier(dir, reporting.PathInbox, m), sg, v)
+		case *pricing.Service:
+			s.SetTransport(newCourier(dir, pricing.PathInbox, m), sg, v)
 		}
 	}
 	return nil
@@ -105,6 +109,7 @@ type PortalCourier struct {
 var (
 	_ portal.Courier    = (*PortalCourier)(nil)
 	_ reporting.Courier = (*PortalCourier)(nil)
+	_ pricing.Courier   = (*PortalCourier)(nil)
 )
 
 // Deliver posts env to admdvs's inbox; anything but 200 is an error.

@@ -74,6 +74,44 @@ tls: {dir: %s, passphrase_file: ""}
 
 const portalPassword = "portal test password"
 
+// nationalPortalNode starts the national center (console user nhsa) and
+// returns it with its gossip address and data directory. The gossip port
+// must be known before start (it is the provinces' seed), so it is picked
+// free and may be taken by another socket before the node binds it: a
+// few are tried.
+func nationalPortalNode(t *testing.T, authority *ca.CA) (nat *node.Node, gossip, dir string) {
+	t.Helper()
+	for try := 0; nat == nil; try++ {
+		if try == 5 {
+			t.Fatal("no free gossip port in 5 tries")
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gossip = l.Addr().String()
+		l.Close()
+		dir = t.TempDir()
+		nat = portalNode(t, slog.New(slog.DiscardHandler), "100000", authority, dir, gossip, "", "nhsa", console.RoleNationalAdmin)
+	}
+	return nat, gossip, dir
+}
+
+// joiningDir is the data directory of a province joining the national
+// center's gossip: it holds the national keyring, as enrolment would give it.
+func joiningDir(t *testing.T, natDir string) string {
+	t.Helper()
+	dir := t.TempDir()
+	key, err := os.ReadFile(filepath.Join(natDir, member.KeyringFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, member.KeyringFile), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 
 // browser is a cookie-keeping client of one console that does not follow
@@ -142,37 +180,8 @@ func TestPortalSingleSignOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Guangdong joins the national center's gossip with its keyring, as
-	// enrolment would give it.
-	// The national gossip port must be known before start (it is
-	// Guangdong's seed), so it is picked free and may be taken by another
-	// socket before the node binds it: try a few.
-	var (
-		nat               *node.Node
-		natGossip, natDir string
-	)
-	for try := 0; nat == nil; try++ {
-		if try == 5 {
-			t.Fatal("no free gossip port in 5 tries")
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		natGossip = l.Addr().String()
-		l.Close()
-		natDir = t.TempDir()
-		nat = portalNode(t, slog.New(slog.DiscardHandler), "100000", authority, natDir, natGossip, "", "nhsa", console.RoleNationalAdmin)
-	}
-	gdDir := t.TempDir()
-	key, err := os.ReadFile(filepath.Join(natDir, member.KeyringFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(gdDir, member.KeyringFile), key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	gd := portalNode(t, slog.New(slog.DiscardHandler), "440000", authority, gdDir, "127.0.0.1:0", `"`+natGossip+`"`, "gdadmin", console.RoleProvinceAdmin)
+	nat, natGossip, natDir := nationalPortalNode(t, authority)
+	gd := portalNode(t, slog.New(slog.DiscardHandler), "440000", authority, joiningDir(t, natDir), "127.0.0.1:0", `"`+natGossip+`"`, "gdadmin", console.RoleProvinceAdmin)
 
 	anon := newBrowser(t, nat)
 	if code, _ := anon.do("GET", "/internalcontrol/v1/approvals", "", ""); code != http.StatusUnauthorized {

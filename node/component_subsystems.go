@@ -23,6 +23,7 @@ import (
 	"github.com/ybfed/ybfed/subsystems/monitoring"
 	"github.com/ybfed/ybfed/subsystems/payment"
 	"github.com/ybfed/ybfed/subsystems/portal"
+	"github.com/ybfed/ybfed/subsystems/pricing"
 	"github.com/ybfed/ybfed/subsystems/publicservice"
 	"github.com/ybfed/ybfed/subsystems/reporting"
 	"github.com/ybfed/ybfed/subsystems/reports"
@@ -133,6 +134,9 @@ type BusinessOptions struct {
 	// expenditure from and upward reporting its figures; nil leaves them
 	// unknown.
 	FundLedger subsystem.Ledger
+	// Fees are the settled fee lines pricing checks against the listed
+	// prices; nil leaves the check off.
+	Fees pricing.FeeSource
 	// InstitutionKeys authenticate institutions reading their monthly
 	// reports; nil leaves the reports unreadable on the hospital listener.
 	InstitutionKeys reports.InstitutionKeys
@@ -177,6 +181,8 @@ type Business struct {
 	Portal *portal.Service
 	// Reporting carries the provinces' daily and weekly submissions up.
 	Reporting *reporting.Service
+	// Pricing is medical service prices and procurement (医疗服务价格和招采).
+	Pricing *pricing.Service
 }
 
 // NewBusiness builds the subsystems and loads the reference data named in o.
@@ -207,6 +213,11 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 	}
 	b.Portal = portal.New(po)
 	b.Reporting = reporting.New(reporting.Options{Sink: MonitoringSink{b.Monitoring}, Ledger: o.FundLedger, Enrolment: RegisterEnrolment{b.BasicInfo}})
+	pro := pricing.Options{Fees: o.Fees}
+	if o.Audit != nil {
+		pro.Audit = o.Audit
+	}
+	b.Pricing = pricing.New(pro)
 	load := func(path string, fn func(*os.File) error) error {
 		if path == "" {
 			return nil
@@ -265,7 +276,8 @@ func (b *Business) Components() []Component {
 		NewSubsystemComponent(b.Fund),
 		NewSubsystemComponent(b.Reports),
 	}
-	cs = append(cs, NewSubsystemComponent(b.Reporting).WithInternode(b.Reporting.RegisterInternode))
+	cs = append(cs, NewSubsystemComponent(b.Reporting).WithInternode(b.Reporting.RegisterInternode),
+		NewSubsystemComponent(b.Pricing).WithInternode(b.Pricing.RegisterInternode))
 	// The portal's single sign-on covers every subsystem's API.
 	for _, c := range cs {
 		b.Portal.AddSubsystem(c.(*SubsystemComponent).Subsystem().Descriptor())

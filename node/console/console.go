@@ -84,6 +84,7 @@ type Console struct {
 	errors   *ErrorRing
 
 	accounting Accounting
+	pricing    Pricing
 
 	seeded string
 	cancel context.CancelFunc

@@ -32,6 +32,7 @@ func (c *Console) routes(r *mux.Router) {
 	r.HandleFunc("/traffic", c.page("traffic", "Settlement traffic", c.trafficPage)).Methods(http.MethodGet)
 	r.HandleFunc("/refdata", c.page("refdata", "Reference data", c.refdataPage)).Methods(http.MethodGet)
 	r.HandleFunc("/clearing", c.page("clearing", "Clearing", c.clearingPage)).Methods(http.MethodGet)
+	r.HandleFunc("/pricing", c.page("pricing", "Prices and procurement", c.pricingPage)).Methods(http.MethodGet)
 	r.HandleFunc("/audit", c.page("audit", "Audit log", c.auditPage)).Methods(http.MethodGet)
 	r.HandleFunc("/alerts", c.page("alerts", "Alerts", c.alertsPage)).Methods(http.MethodGet)
 	r.HandleFunc("/users", c.page("users", "Users", c.usersPage)).Methods(http.MethodGet)

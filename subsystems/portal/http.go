@@ -111,6 +111,7 @@ var subsystemLinks = map[string]string{
 	"basicinfo":       "/basicinfo/v1/institutions",
 	"fund":            "/fund/v1/accounts",
 	"reports":         "/reports/v1/institutions",
+	"pricing":         "/pricing/v1/prices",
 }
 
 func (s *Service) view(r *http.Request, p Principal, title, nav string) *pageView {

@@ -161,11 +161,13 @@ func TestProvincesSubmitToNational(t *testing.T) {
 
 		// The national answer was lost: the province sends again, and a
 		// second submit of the same summary goes nowhere new.
-		if err := gd.svc.exec(ctx, `UPDATE prc_out SET status = ? WHERE id = ?`, StatusQueued, "prices/440000/2026-04"); err != nil {
-			t.Fatal(err)
+		var rs map[string]any
+		gd.mustCall(t, http.MethodPost, "/pricing/v1/outbox/resend", map[string]any{"id": "prices/440000/2026-04", "operator": "op1"}, &rs)
+		if rs["status"] != StatusAccepted {
+			t.Fatalf("resend: %v", rs)
 		}
-		if n, err := gd.svc.Resend(ctx); err != nil || n != 1 {
-			t.Fatalf("resend: %d %v", n, err)
+		if code, _ := gd.call(t, http.MethodPost, "/pricing/v1/outbox/resend", map[string]any{"id": "prices/440000/1999-01", "operator": "op1"}, nil); code != http.StatusNotFound {
+			t.Fatalf("resend of nothing: %d", code)
 		}
 		if sub, st, err := gd.svc.Submit(ctx, KindPrices, "2026-04"); err != nil || st != StatusAccepted || sub.Revision != 1 {
 			t.Fatalf("submit again: %v %s %v", sub, st, err)

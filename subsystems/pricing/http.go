@@ -37,6 +37,7 @@ const maxBody = 1 << 20
 //	GET  /pricing/v1/overdue?date=                   deliveries overdue on a day (default today)
 //	POST /pricing/v1/submissions                     send a summary now {kind, period} (province)
 //	GET  /pricing/v1/outbox                          this node's submissions (province)
+//	POST /pricing/v1/outbox/resend                   send a stored submission again {id}
 //	GET  /pricing/v1/spread?period=&item=            prices across provinces (national)
 //	GET  /pricing/v1/inbox?period=                   submissions received (national)
 func (s *Service) routes(env subsystem.Env) {
@@ -66,6 +67,7 @@ func (s *Service) routes(env subsystem.Env) {
 	r.HandleFunc("/pricing/v1/deliveries", s.handleAddDelivery).Methods(http.MethodPost)
 	r.HandleFunc("/pricing/v1/payments", s.handleAddPayment).Methods(http.MethodPost)
 	r.HandleFunc("/pricing/v1/submissions", s.handleSubmit).Methods(http.MethodPost)
+	r.HandleFunc("/pricing/v1/outbox/resend", s.handleResend).Methods(http.MethodPost)
 }
 
 // RegisterInternode registers the submission inbox on the national node.
@@ -296,6 +298,25 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("pricing summary submitted", "operator", in.Operator, "id", sub.ID(), "revision", sub.Revision, "status", status)
 	subsystem.WriteJSON(w, http.StatusOK, map[string]any{"id": sub.ID(), "revision": sub.Revision, "status": status})
+}
+
+func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ID string `json:"id"`
+		operated
+	}
+	if !s.decode(w, r, "", &in) {
+		return
+	}
+	if err := checkID("operator", in.Operator); err != nil {
+		s.fail(w, err)
+		return
+	}
+	status, err := s.Resubmit(r.Context(), in.ID)
+	if err == nil {
+		s.log.Info("pricing summary sent again", "operator", in.Operator, "id", in.ID, "status", status)
+	}
+	s.answer(w, map[string]any{"id": in.ID, "status": status}, err)
 }
 
 func (s *Service) handleOutbox(w http.ResponseWriter, r *http.Request) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/store"
@@ -30,21 +29,10 @@ func (s *Service) Receive(ctx context.Context, raw []byte) (*Receipt, error) {
 	if !s.national() {
 		return nil, fmt.Errorf("%w: submissions go to the national node", ErrForbidden)
 	}
-	if s.opts.Verifier == nil {
-		return nil, ErrNotConnected
-	}
-	env, who, err := s.opts.Verifier.VerifyBytes(raw, "")
-	if err != nil {
-		return nil, fmt.Errorf("%w: envelope: %w", ErrForbidden, err)
-	}
-	if env.Type != EnvelopeType {
-		return nil, bad("type", "want %s", EnvelopeType)
-	}
 	var sub Submission
-	dec := json.NewDecoder(strings.NewReader(string(env.Payload)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sub); err != nil {
-		return nil, bad("payload", "%v", err)
+	payload, who, err := upward.Open(s.opts.Verifier, raw, &sub)
+	if err != nil {
+		return nil, err
 	}
 	if err := sub.check(); err != nil {
 		return nil, err
@@ -66,7 +54,7 @@ func (s *Service) Receive(ctx context.Context, raw []byte) (*Receipt, error) {
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.Exec(ctx, `INSERT INTO prc_in (id, kind, admdvs, period, revision, digest, payload, first_us, last_us, duplicates)
-VALUES (?,?,?,?,?,?,?,?,?,0)`, sub.ID(), sub.Kind, sub.Admdvs, sub.Period, sub.Revision, dig, string(env.Payload), now, now)
+VALUES (?,?,?,?,?,?,?,?,?,0)`, sub.ID(), sub.Kind, sub.Admdvs, sub.Period, sub.Revision, dig, string(payload), now, now)
 		case err != nil:
 		case sub.Revision == rev && dig == have, sub.Revision < rev:
 			rc.Duplicate = true
@@ -76,7 +64,7 @@ VALUES (?,?,?,?,?,?,?,?,?,0)`, sub.ID(), sub.Kind, sub.Admdvs, sub.Period, sub.R
 			return fmt.Errorf("%w: revision %d of %s with other content", ErrConflict, rev, sub.ID())
 		default:
 			_, err = tx.Exec(ctx, `UPDATE prc_in SET revision = ?, digest = ?, payload = ?, last_us = ? WHERE id = ?`,
-				sub.Revision, dig, string(env.Payload), now, sub.ID())
+				sub.Revision, dig, string(payload), now, sub.ID())
 		}
 		if err != nil || sub.Kind != KindPrices {
 			return err

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"sync"
 	"time"
 
-	"github.com/ybfed/ybfed/crypto/envelope"
 	"github.com/ybfed/ybfed/federation/centers"
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/auditlog"
@@ -76,19 +74,13 @@ type FeeSource interface {
 
 // Courier carries an encoded envelope to the internode API of the node
 // of admdvs (POST PathInbox).
-type Courier interface {
-	Deliver(ctx context.Context, admdvs string, env []byte) error
-}
+type Courier = subsystem.Courier
 
 // Signer signs submissions (an *envelope.Signer).
-type Signer interface {
-	Sign(typ string, payload []byte) (*envelope.Envelope, error)
-}
+type Signer = subsystem.Signer
 
 // Verifier checks them at the national node (an *envelope.Verifier).
-type Verifier interface {
-	VerifyBytes(b []byte, expectAdmdvs string) (*envelope.Envelope, envelope.Verified, error)
-}
+type Verifier = subsystem.Verifier
 
 // Options configure the subsystem.
 type Options struct {
@@ -120,8 +112,11 @@ type Service struct {
 	audit  AuditLog
 	admdvs string
 	loop   subsystem.Loop
-	sendMu sync.Mutex
+	out    *subsystem.Outbox
 }
+
+// upward names the summaries' envelopes and the errors they map to.
+var upward = subsystem.Upward{Subsystem: Name, Type: EnvelopeType, BadInput: ErrBadInput, Forbidden: ErrForbidden, NotConnected: ErrNotConnected}
 
 var _ subsystem.Subsystem = (*Service)(nil)
 
@@ -136,12 +131,14 @@ func New(o Options) *Service {
 	if o.Every <= 0 {
 		o.Every = time.Minute
 	}
-	return &Service{opts: o, audit: o.Audit, log: slog.New(slog.DiscardHandler)}
+	return &Service{opts: o, audit: o.Audit, log: slog.New(slog.DiscardHandler),
+		out: &subsystem.Outbox{Upward: upward, Table: "prc_out", Courier: o.Courier, Signer: o.Signer, Now: o.Now}}
 }
 
 // SetTransport sets how summaries travel (before Start).
 func (s *Service) SetTransport(c Courier, sg Signer, v Verifier) {
 	s.opts.Courier, s.opts.Signer, s.opts.Verifier = c, sg, v
+	s.out.Courier, s.out.Signer = c, sg
 }
 
 // Descriptor describes the subsystem.
@@ -163,6 +160,7 @@ func (s *Service) Start(ctx context.Context, env subsystem.Env) error {
 		return errors.New("pricing: no database")
 	}
 	s.db, s.log, s.admdvs = env.DB, env.Logger(), env.Admdvs
+	s.out.DB, s.out.Log = env.DB, s.log
 	if s.audit == nil {
 		s.audit = auditlog.New(env.DB)
 	}

@@ -27,8 +27,8 @@ const EnvelopeType = "pricing.submission/v1"
 
 // Outbox statuses.
 const (
-	StatusQueued   = "queued"
-	StatusAccepted = "accepted"
+	StatusQueued   = subsystem.OutQueued
+	StatusAccepted = subsystem.OutAccepted
 )
 
 // ErrNothing is a summary with nothing in it (no prices, no tenders): it
@@ -184,13 +184,6 @@ func (s *Service) procurementSummary(ctx context.Context, from, asOf string) (*P
 	return p, nil
 }
 
-func (s *Service) exec(ctx context.Context, q string, args ...any) error {
-	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.Exec(ctx, q, args...)
-		return err
-	})
-}
-
 // Submit builds this province's summary of kind for period, keeps it in
 // the outbox and sends it to the national node. The same content again
 // sends nothing new; other content makes a new revision. It returns the
@@ -229,93 +222,41 @@ func (s *Service) Submit(ctx context.Context, kind, period string) (*Submission,
 			return err
 		}
 		status = StatusQueued
-		_, err = tx.Exec(ctx, `INSERT INTO prc_out (id, revision, payload, status, attempts, last_error, made_us) VALUES (?,?,?,?,0,'',?)
-ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, payload = excluded.payload, status = excluded.status, made_us = excluded.made_us`,
-			sub.ID(), sub.Revision, string(b), StatusQueued, sub.Made)
-		return err
+		return s.out.Put(ctx, tx, sub.ID(), sub.Revision, b, sub.Made)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("pricing: store submission: %w", err)
 	}
-	if status == StatusQueued && s.deliver(ctx, sub.ID()) {
+	if status == StatusQueued && s.out.Deliver(ctx, sub.ID()) {
 		status = StatusAccepted
 	}
 	return sub, status, nil
 }
 
-// deliver sends one queued submission in a freshly signed envelope (a
-// resend must not look like a replay).
-func (s *Service) deliver(ctx context.Context, id string) bool {
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	var payload, status string
-	if err := s.db.QueryRow(ctx, `SELECT payload, status FROM prc_out WHERE id = ?`, id).Scan(&payload, &status); err != nil || status != StatusQueued {
-		return false
-	}
-	err := ErrNotConnected
-	if s.opts.Courier != nil && s.opts.Signer != nil {
-		err = s.send(ctx, []byte(payload))
-	}
-	if err != nil {
-		s.log.Warn("pricing submission not accepted yet", "id", id, "err", err)
-		_ = s.exec(ctx, `UPDATE prc_out SET attempts = attempts + 1, last_error = ? WHERE id = ?`, err.Error(), id)
-		return false
-	}
-	_ = s.exec(ctx, `UPDATE prc_out SET status = ?, attempts = attempts + 1, last_error = '' WHERE id = ? AND payload = ?`, StatusAccepted, id, payload)
-	return true
-}
-
-func (s *Service) send(ctx context.Context, payload []byte) error {
-	env, err := s.opts.Signer.Sign(EnvelopeType, payload)
-	if err != nil {
-		return fmt.Errorf("pricing: sign: %w", err)
-	}
-	raw, err := env.Encode()
-	if err != nil {
-		return fmt.Errorf("pricing: encode: %w", err)
-	}
-	return s.opts.Courier.Deliver(ctx, centers.NationalAdmdvs, raw)
-}
-
 // Resend sends every queued submission once and returns how many the
 // national node accepted.
-func (s *Service) Resend(ctx context.Context) (int, error) {
-	out, err := s.Outbox(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, o := range out {
-		if o.Status == StatusQueued && s.deliver(ctx, o.ID) {
-			n++
-		}
-	}
-	return n, nil
-}
+func (s *Service) Resend(ctx context.Context) (int, error) { return s.out.Resend(ctx) }
 
 // OutItem is one submission of this node with its outbox status.
-type OutItem struct {
-	ID       string `json:"id"`
-	Revision int64  `json:"revision"`
-	Status   string `json:"status"`
-	Attempts int64  `json:"attempts"`
-	Error    string `json:"last_error,omitempty"`
-}
+type OutItem = subsystem.OutItem
 
 // Outbox lists this node's submissions, queued first.
-func (s *Service) Outbox(ctx context.Context) ([]OutItem, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, revision, status, attempts, last_error FROM prc_out ORDER BY status DESC, made_us LIMIT 1000`)
+func (s *Service) Outbox(ctx context.Context) ([]OutItem, error) { return s.out.List(ctx) }
+
+// Resubmit sends a stored submission again, even one the national node
+// accepted (after the national node was restored from a backup, say); a
+// copy the national node holds counts there as a duplicate. It returns
+// the outbox status.
+func (s *Service) Resubmit(ctx context.Context, id string) (string, error) {
+	ok, err := s.out.Requeue(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("pricing: outbox: %w", err)
+		return "", fmt.Errorf("pricing: outbox %s: %w", id, err)
 	}
-	defer rows.Close()
-	out := []OutItem{}
-	for rows.Next() {
-		var o OutItem
-		if err := rows.Scan(&o.ID, &o.Revision, &o.Status, &o.Attempts, &o.Error); err != nil {
-			return nil, fmt.Errorf("pricing: outbox: %w", err)
-		}
-		out = append(out, o)
+	if !ok {
+		return "", fmt.Errorf("%w: no submission %q in the outbox", ErrNotFound, id)
 	}
-	return out, rows.Err()
+	if s.out.Deliver(ctx, id) {
+		return StatusAccepted, nil
+	}
+	return StatusQueued, nil
 }

@@ -100,7 +100,8 @@ CREATE TABLE prc_out (
     status      TEXT NOT NULL,
     attempts    BIGINT NOT NULL,
     last_error  TEXT NOT NULL,
-    made_us     BIGINT NOT NULL
+    made_us     BIGINT NOT NULL,
+    accepted_us BIGINT NOT NULL
 );
 
 -- National side: one row per submission whatever the number of copies,
