@@ -16,19 +16,21 @@ import (
 
 	"github.com/ybfed/ybfed/crypto/pii"
 	"github.com/ybfed/ybfed/internal/fen"
+	"github.com/ybfed/ybfed/node/auditlog"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/node/store/storetest"
 	"github.com/ybfed/ybfed/subsystems/payment"
+	"github.com/ybfed/ybfed/subsystems/pricing"
 	"github.com/ybfed/ybfed/subsystems/settlement"
 	"github.com/ybfed/ybfed/subsystems/settlement/service"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 	"github.com/ybfed/ybfed/subsystems/supervision"
 )
 
-// feedEnv is a settlement service and the payment, supervision and
-// reports subsystems wired to it as a node wires them, with their admin
-// API on a test server.
+// feedEnv is a settlement service and the payment, supervision, reports
+// and pricing subsystems wired to it as a node wires them, with the node's
+// audit log and their admin API on a test server.
 type feedEnv struct {
 	db     *store.DB
 	keys   *pii.Keyring
@@ -39,6 +41,7 @@ type feedEnv struct {
 	biz    *Business
 	comps  []Component
 	admin  *httptest.Server
+	audit  *auditlog.Log
 }
 
 func newFeedEnv(t *testing.T, db *store.DB) *feedEnv {
@@ -46,6 +49,9 @@ func newFeedEnv(t *testing.T, db *store.DB) *feedEnv {
 	ctx := context.Background()
 	e := &feedEnv{db: db, keys: testKeys(t)}
 	var err error
+	if e.audit, err = auditlog.Open(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 	if e.seeded, err = service.SeedNode(ctx, db, e.keys, "440000", 4, 11); err != nil {
 		t.Fatal(err)
 	}
@@ -63,14 +69,14 @@ func newFeedEnv(t *testing.T, db *store.DB) *feedEnv {
 }
 
 // start builds the business subsystems on a fresh admin router (a node
-// restart) and starts payment, supervision and reports; drg says whether
+// restart) and starts payment, supervision, reports and pricing; drg says whether
 // payment gets its grouping tables.
 func (e *feedEnv) start(t *testing.T, drg bool) {
 	t.Helper()
 	ctx := context.Background()
 	sl := SettlementLedger{Service: func() *service.Service { return e.svc }}
 	o := BusinessOptions{Keys: e.keys, FundLedger: sl, InstitutionKeys: sl, Cases: SettlementCases{sl}, Bills: SettlementBills{sl},
-		Ledger: SettlementRecoveries{sl}, Rules: "testdata/presettle_rules.json"}
+		Ledger: SettlementRecoveries{sl}, Fees: SettlementFees{sl}, Rules: "testdata/presettle_rules.json", Audit: e.audit}
 	if drg {
 		o.DRGTables, o.DIPTables = "../subsystems/payment/testdata/drg_tables.json", "../subsystems/payment/testdata/dip_tables.json"
 	}
@@ -80,7 +86,7 @@ func (e *feedEnv) start(t *testing.T, drg bool) {
 	}
 	e.biz = b
 	e.host.Admin = mux.NewRouter()
-	e.comps = []Component{NewSubsystemComponent(b.Payment), NewSubsystemComponent(b.Supervision), NewSubsystemComponent(b.Reports)}
+	e.comps = []Component{NewSubsystemComponent(b.Payment), NewSubsystemComponent(b.Supervision), NewSubsystemComponent(b.Reports), NewSubsystemComponent(b.Pricing)}
 	for _, c := range e.comps {
 		if err := c.Start(ctx, e.host); err != nil {
 			t.Fatal(err)
@@ -112,6 +118,9 @@ func (e *feedEnv) api(t *testing.T, method, path string, body, out any) int {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Logf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
 	if out != nil && resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(raw, out); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, path, err, raw)
@@ -366,6 +375,55 @@ func TestFindingTracedToLedger(t *testing.T) {
 		}
 		if err := e.svc.CheckLedger(ctx); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestOverchargeOnSettledFees: pricing checks the fee lines the settlement
+// service settled (wired by the node) against the listed prices: the
+// procedure charged 20,000.00 where 18,000.00 is listed at level 3 is
+// 2,000.00 above; the drug at its listed 30.00 and a price listed for
+// another level are not findings; a month without settlements checks
+// nothing.
+func TestOverchargeOnSettledFees(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newFeedEnv(t, db)
+		e.start(t, true)
+		_, setlID, _, _, _ := e.stay(t)
+		for _, p := range []struct {
+			item  string
+			level int
+			price fen.Fen
+		}{
+			{"003301000010000", 3, fen.Yuan(18000)},
+			{"003301000010000", 2, fen.Yuan(15000)},
+			{"XL01XC000A001010100001", 3, fen.Yuan(30)},
+		} {
+			body := pricing.Price{ItemName: "item", Unit: "次", Price: p.price, ValidFrom: "2026-01-01", Operator: "wang", Reason: "2026 list"}
+			var out json.RawMessage
+			if code := e.api(t, "PUT", fmt.Sprintf("/pricing/v1/prices/%s/%d", p.item, p.level), body, &out); code != 200 {
+				t.Fatalf("set price %s/%d: %d", p.item, p.level, code)
+			}
+		}
+		for _, c := range []struct {
+			period   string
+			lines    int
+			findings []string // setl_id/feedetl_sn excess
+		}{
+			{"2026-02", 2, []string{setlID + "/F01 2000.00"}},
+			{"2026-03", 0, nil},
+		} {
+			var run pricing.OverchargeRun
+			if code := e.api(t, "POST", "/pricing/v1/overcharges/run", map[string]any{"period": c.period, "operator": "wang"}, &run); code != 200 {
+				t.Fatalf("%s: run %d", c.period, code)
+			}
+			var got []string
+			for _, o := range run.Findings {
+				got = append(got, fmt.Sprintf("%s/%s %s", o.SetlID, o.FeedetlSn, o.Excess))
+			}
+			if run.Lines != c.lines || fmt.Sprint(got) != fmt.Sprint(c.findings) {
+				t.Errorf("%s: %d lines, findings %v; want %d, %v", c.period, run.Lines, got, c.lines, c.findings)
+			}
 		}
 	})
 }

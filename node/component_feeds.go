@@ -6,6 +6,7 @@ import (
 
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/subsystems/payment"
+	"github.com/ybfed/ybfed/subsystems/pricing"
 	"github.com/ybfed/ybfed/subsystems/settlement/service"
 	"github.com/ybfed/ybfed/subsystems/subsystem"
 	"github.com/ybfed/ybfed/subsystems/supervision"
@@ -111,6 +112,38 @@ func (a SettlementBills) SettledBills(ctx context.Context, period string, fn fun
 	const layout = "2006-01-02 15:04:05"
 	return s.SettledBills(ctx, from.Format(layout), to.Format(layout), func(b *service.PreSettleBill) error {
 		return fn(supervisionBill(b))
+	})
+}
+
+// SettlementFees gives pricing the fee lines of the bills settled in a
+// month, to check them against the listed prices.
+type SettlementFees struct {
+	SettlementLedger
+}
+
+var _ pricing.FeeSource = SettlementFees{}
+
+// SettledFees calls fn for each fee line of the bills settled in the
+// period (CST month) and in force.
+func (a SettlementFees) SettledFees(ctx context.Context, period string, fn func(pricing.FeeLine) error) error {
+	s, err := a.svc()
+	if err != nil {
+		return err
+	}
+	from, to, err := subsystem.Month(period)
+	if err != nil {
+		return err
+	}
+	const layout = "2006-01-02 15:04:05"
+	return s.SettledBills(ctx, from.Format(layout), to.Format(layout), func(b *service.PreSettleBill) error {
+		for _, l := range b.Lines {
+			err := fn(pricing.FeeLine{SetlID: b.SetlID, FeedetlSn: l.FeedetlSn, Fixmedins: b.Fixmedins, MedinsLv: b.MedinsLv,
+				Code: l.Code, Date: l.Date, Qty: l.Qty, Price: l.Price, Amount: l.Amount})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

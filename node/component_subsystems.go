@@ -386,7 +386,7 @@ func businessComponents(n *Node, nat *nationalIndex) (*Business, []Component, er
 	}
 	sl := n.settlementLedger()
 	o := BusinessOptions{Keys: keys, FundLedger: sl, InstitutionKeys: sl,
-		Cases: SettlementCases{sl}, Bills: SettlementBills{sl}, Ledger: SettlementRecoveries{sl}}
+		Cases: SettlementCases{sl}, Bills: SettlementBills{sl}, Ledger: SettlementRecoveries{sl}, Fees: SettlementFees{sl}}
 	if n.audit != nil {
 		o.Audit = n.audit
 	}
