@@ -1,6 +1,7 @@
 package basicinfo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -429,4 +430,104 @@ func eventually(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// testSealer is a stand-in for route.Sealer: "sealing" to a province's
+// certificate XORs the plaintext and prefixes the certificate, which only
+// that province opens. It checks the same things: the certificate is the
+// one of the new insured place, and only its holder opens the voucher.
+type testSealer struct{ province string }
+
+var _ VoucherSealer = testSealer{}
+
+func (s testSealer) ReplyTo() string { return "cert:" + s.province }
+
+func (s testSealer) Seal(replyTo, to string, plain []byte) ([]byte, error) {
+	if replyTo != "cert:"+centers.Province(to) {
+		return nil, fmt.Errorf("%s is not the certificate of %s", replyTo, to)
+	}
+	out := []byte(replyTo + "|")
+	for _, b := range plain {
+		out = append(out, b^0x5a)
+	}
+	return out, nil
+}
+
+func (s testSealer) Open(sealed []byte) ([]byte, error) {
+	rest, ok := bytes.CutPrefix(sealed, []byte(s.ReplyTo()+"|"))
+	if !ok {
+		return nil, errors.New("not sealed to this node")
+	}
+	out := make([]byte, len(rest))
+	for i, b := range rest {
+		out[i] = b ^ 0x5a
+	}
+	return out, nil
+}
+
+// TestTransferVoucherSealed checks that with voucher sealing the voucher
+// crosses the national node only sealed to the new insured place, bound to
+// its transfer and person, and is applied there.
+func TestTransferVoucherSealed(t *testing.T) {
+	eachKind(t, func(t *testing.T, open func() *store.DB) {
+		ctx := testCtx(t)
+		f := newFed(t, open)
+		f.optA.Vouchers, f.optB.Vouchers = testSealer{"440000"}, testSealer{"110000"}
+		f.a.close()
+		f.startA()
+		f.b.close()
+		f.startB(nil)
+		y := certno("440305", "19660606", 42)
+		src := person("440300", "钱七", y)
+		src.Months, src.AcctBalc, src.Begndate = 77, fen.MustParse("4321.09"), "2011-02-03"
+		if _, err := f.a.s.Enrol(ctx, src, "opA"); err != nil {
+			t.Fatal(err)
+		}
+		req := TransferRequest{ID: "TR-seal-0001", From: "440300", Person: person("110100", "钱七", y), Operator: "opB"}
+		if _, err := f.b.s.StartTransfer(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		if tr, err := f.b.s.Advance(ctx, req.ID); err != nil || tr.State != TransferDone {
+			t.Fatalf("transfer = %+v, %v", tr, err)
+		}
+		now, err := f.b.s.FindByCertno(ctx, y)
+		if err != nil || now.Months != 77 || now.AcctBalc != fen.MustParse("4321.09") || now.Begndate != "2011-02-03" {
+			t.Fatalf("voucher not applied: %+v, %v", now, err)
+		}
+		sealed := 0
+		for _, b := range f.nat.rec.all() {
+			for _, clear := range []string{`"voucher"`, `"acct_balc"`, "432109", "2011-02-03"} {
+				if strings.Contains(b, clear) {
+					t.Fatalf("the national node relayed %s in clear: %s", clear, b)
+				}
+			}
+			if strings.Contains(b, `"sealed_voucher"`) {
+				sealed++
+			}
+		}
+		if sealed == 0 {
+			t.Fatal("no sealed voucher crossed the national node")
+		}
+		// The old place does not answer a voucher without a certificate to
+		// seal it to, nor to another province's certificate.
+		m := TransferMessage{ID: req.ID, Step: StepRequest, From: "440300", To: "110100", Nidx: f.a.s.NationalID(y)}
+		var fe *FieldError
+		if _, err := f.a.s.HandleTransfer(ctx, m); !errors.As(err, &fe) || fe.Field != "seal_to" {
+			t.Fatalf("request without seal_to: %v", err)
+		}
+		m.SealTo = "cert:320000"
+		if _, err := f.a.s.HandleTransfer(ctx, m); !errors.As(err, &fe) || fe.Field != "seal_to" {
+			t.Fatalf("request sealed to another province: %v", err)
+		}
+		// A voucher sealed for one transfer is not taken for another.
+		m.SealTo = "cert:110000"
+		r, err := f.a.s.HandleTransfer(ctx, m)
+		if err != nil || r.Voucher != nil || r.Sealed == nil {
+			t.Fatalf("repeated request = %+v, %v", r, err)
+		}
+		m.ID = "TR-seal-0002"
+		if err := f.b.s.openVoucher(m, &r); err == nil || !strings.Contains(err.Error(), "sealed for transfer TR-seal-0001") {
+			t.Fatalf("voucher moved to another transfer: %v", err)
+		}
+	})
 }

@@ -459,6 +459,13 @@ func (s *Service) handleDeliver(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, bad("from_admdvs", "want a province's admdvs code"))
 			return
 		}
+		// Over GM TLS the peer is authenticated: a province sends only
+		// the messages of transfers into itself.
+		if peer, ok := link.PeerFrom(r.Context()); ok && (peer.Admdvs == centers.NationalAdmdvs || centers.Province(peer.Admdvs) != centers.Province(m.Source())) {
+			s.log.Warn("transfer message refused", "peer", peer.Admdvs, "to_admdvs", m.Source(), "transfer_id", m.ID)
+			subsystem.WriteJSON(w, http.StatusForbidden, errorBody{Error: fmt.Sprintf("node %s may not send transfer messages of %s", peer.Admdvs, m.Source()), Field: "to_admdvs"})
+			return
+		}
 		reply, err := s.opt.Transfers.DeliverTransfer(r.Context(), m)
 		if err != nil {
 			var pe *PeerError
@@ -470,6 +477,13 @@ func (s *Service) handleDeliver(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		subsystem.WriteJSON(w, http.StatusOK, reply)
+		return
+	}
+	// A province takes transfer messages only as the national node
+	// relays them, after it checked their sender.
+	if peer, ok := link.PeerFrom(r.Context()); ok && peer.Admdvs != centers.NationalAdmdvs {
+		s.log.Warn("transfer message refused", "peer", peer.Admdvs, "transfer_id", m.ID)
+		subsystem.WriteJSON(w, http.StatusForbidden, errorBody{Error: fmt.Sprintf("node %s is not the national node: transfer messages come through it", peer.Admdvs)})
 		return
 	}
 	reply, err := s.HandleTransfer(r.Context(), m)

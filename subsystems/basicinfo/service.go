@@ -71,6 +71,11 @@ type Options struct {
 	// Transfers carries transfer messages to other provinces (through the
 	// national node); nil before the node wires it.
 	Transfers TransferPeer
+	// Vouchers seals the voucher of a transfer's reply end to end for the
+	// new insured place (out side) and opens it there (in side), so the
+	// national node relays it unread; nil sends it in clear (package
+	// tests). Nodes wire it to their encryption certificates.
+	Vouchers VoucherSealer
 	// SyncInterval is how often a province node pushes its index entries
 	// and resumes unfinished transfers in the background (default 30 s;
 	// negative turns the loop off). The loop runs only when Index or

@@ -31,6 +31,13 @@ import (
 // Between "activated" and the confirm the person is active at the new
 // place and frozen (not active) at the old one: there is never more than
 // one active record.
+//
+// The voucher (insurance type, months, account balance, begin date) is
+// the one personal part of the exchange: with Options.Vouchers the in side
+// names its encryption certificate in the message (seal_to) and the out
+// side answers the voucher SM2-encrypted to it, together with the
+// transfer id and nidx it belongs to, so the national node relays it
+// unread and cannot move it to another transfer.
 
 // Transfer states.
 const (
@@ -57,10 +64,16 @@ type TransferMessage struct {
 	To       string `json:"to_admdvs"`   // new insured place (in side)
 	Nidx     string `json:"nidx"`
 	Insutype string `json:"insutype"`
+	// SealTo is the in side's encryption certificate (PEM) the voucher
+	// is sealed to; empty without Options.Vouchers.
+	SealTo string `json:"seal_to,omitempty"`
 }
 
 // Target is the admdvs the message is for: the out side.
 func (m TransferMessage) Target() string { return m.From }
+
+// Source is the admdvs of the sender: the in side.
+func (m TransferMessage) Source() string { return m.To }
 
 // Voucher is the insurance record the old place hands over (参保凭证).
 type Voucher struct {
@@ -78,6 +91,73 @@ type TransferReply struct {
 	State   string   `json:"state"` // the out side's state after the step
 	Reason  string   `json:"reason,omitempty"`
 	Voucher *Voucher `json:"voucher,omitempty"`
+	// Sealed is the voucher sealed to the message's SealTo (it then
+	// replaces Voucher on the wire).
+	Sealed []byte `json:"sealed_voucher,omitempty"`
+}
+
+// VoucherSealer seals a transfer's voucher for the new insured place and
+// opens it there; route.Sealer does it with the nodes' encryption
+// certificates (SM2).
+type VoucherSealer interface {
+	// ReplyTo is this node's encryption certificate (PEM).
+	ReplyTo() string
+	// Seal encrypts plain to replyTo, which must be a valid encryption
+	// certificate of the province of admdvs to.
+	Seal(replyTo, to string, plain []byte) ([]byte, error)
+	// Open decrypts what was sealed to this node.
+	Open(sealed []byte) ([]byte, error)
+}
+
+// sealedVoucher is the plaintext of TransferReply.Sealed: the voucher
+// bound to its transfer and person.
+type sealedVoucher struct {
+	ID      string  `json:"transfer_id"`
+	Nidx    string  `json:"nidx"`
+	Voucher Voucher `json:"voucher"`
+}
+
+// sealVoucher replaces the reply's voucher by its sealed form (out side).
+func (s *Service) sealVoucher(m TransferMessage, r *TransferReply) error {
+	if s.opt.Vouchers == nil || r.Voucher == nil {
+		return nil
+	}
+	if m.SealTo == "" {
+		return bad("seal_to", "required: the voucher crosses the national node sealed to the new insured place")
+	}
+	plain, err := json.Marshal(sealedVoucher{ID: m.ID, Nidx: m.Nidx, Voucher: *r.Voucher})
+	if err != nil {
+		return err
+	}
+	sealed, err := s.opt.Vouchers.Seal(m.SealTo, m.To, plain)
+	if err != nil {
+		return bad("seal_to", "%v", err)
+	}
+	r.Sealed, r.Voucher = sealed, nil
+	return nil
+}
+
+// openVoucher replaces a sealed voucher by the plain one (in side).
+func (s *Service) openVoucher(m TransferMessage, r *TransferReply) error {
+	if r.Sealed == nil {
+		return nil
+	}
+	if s.opt.Vouchers == nil {
+		return fmt.Errorf("basicinfo: transfer %s: sealed voucher and no key to open it", m.ID)
+	}
+	plain, err := s.opt.Vouchers.Open(r.Sealed)
+	if err != nil {
+		return fmt.Errorf("basicinfo: transfer %s voucher: %w", m.ID, err)
+	}
+	var v sealedVoucher
+	if err := json.Unmarshal(plain, &v); err != nil {
+		return fmt.Errorf("basicinfo: transfer %s voucher: %w", m.ID, err)
+	}
+	if v.ID != m.ID || v.Nidx != m.Nidx {
+		return fmt.Errorf("basicinfo: transfer %s: voucher sealed for transfer %s", m.ID, v.ID)
+	}
+	r.Voucher, r.Sealed = &v.Voucher, nil
+	return nil
 }
 
 // TransferPeer delivers a transfer message to the node of its target and
@@ -225,12 +305,18 @@ func (s *Service) Advance(ctx context.Context, id string) (*Transfer, error) {
 			return t, err
 		}
 		m := TransferMessage{ID: id, Step: step, From: t.From, To: t.To, Nidx: t.nidx, Insutype: p.Insutype}
+		if s.opt.Vouchers != nil {
+			m.SealTo = s.opt.Vouchers.ReplyTo()
+		}
 		reply, err := s.opt.Transfers.DeliverTransfer(ctx, m)
 		if err != nil {
 			return t, fmt.Errorf("basicinfo: transfer %s %s: %w", id, step, err)
 		}
 		if reply.ID != id || reply.Step != step {
 			return t, fmt.Errorf("basicinfo: transfer %s: reply for %s/%s", id, reply.ID, reply.Step)
+		}
+		if err := s.openVoucher(m, &reply); err != nil {
+			return t, err
 		}
 		if err := s.applyReply(ctx, t, reply); err != nil {
 			return t, err
@@ -351,10 +437,12 @@ func (s *Service) HandleTransfer(ctx context.Context, m TransferMessage) (Transf
 				}
 				reply = *t.Reply
 				reply.State = requestState(t.State)
-				return nil
+			} else if reply, err = s.freezeTx(ctx, tx, m); err != nil {
+				return err
 			}
-			reply, err = s.freezeTx(ctx, tx, m)
-			return err
+			// Sealed in the transaction: a voucher that cannot be
+			// sealed leaves the record as it was.
+			return s.sealVoucher(m, &reply)
 		case StepConfirm:
 			if t == nil {
 				return fmt.Errorf("%w: transfer %s", ErrNotFound, m.ID)
