@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/ybfed/ybfed/crypto/link"
 	"github.com/ybfed/ybfed/crypto/nidx"
@@ -16,8 +17,10 @@ import (
 
 // nationalIndex is a province node's link to the national person index:
 // it pushes the register's index entries (blind index, insured place,
-// status; no personal data) and locates persons, over mutual GM TLS to
-// whichever national node membership lists.
+// status; no personal data), locates persons and sends the messages of
+// transfers into this province (nidx, insured places, the voucher sealed
+// to this node), over mutual GM TLS to whichever national node membership
+// lists.
 type nationalIndex struct {
 	http *link.HTTPClient
 	dir  route.Directory
@@ -26,6 +29,7 @@ type nationalIndex struct {
 var (
 	_ basicinfo.IndexClient    = (*nationalIndex)(nil)
 	_ basicinfo.RotationClient = (*nationalIndex)(nil)
+	_ basicinfo.TransferPeer   = (*nationalIndex)(nil)
 )
 
 func newNationalIndex(m *link.Material, dir route.Directory) *nationalIndex {
@@ -68,8 +72,56 @@ func (x *nationalIndex) ReportRotation(ctx context.Context, r basicinfo.Rotation
 	return c.ReportRotation(ctx, r)
 }
 
+// DeliverTransfer posts a transfer message to the national node, which
+// relays it to the old insured place's node.
+func (x *nationalIndex) DeliverTransfer(ctx context.Context, m basicinfo.TransferMessage) (basicinfo.TransferReply, error) {
+	c, err := x.client()
+	if err != nil {
+		return basicinfo.TransferReply{}, err
+	}
+	return c.DeliverTransfer(ctx, m)
+}
+
 // Close drops pooled connections.
 func (x *nationalIndex) Close() { x.http.Close() }
+
+// transferRelay is the national node's side of transfers: it relays a
+// province's transfer message to the node membership lists for the old
+// insured place's province, over mutual GM TLS, the server's certificate
+// checked for that province. basicinfo checked the sender before.
+type transferRelay struct {
+	http   *link.HTTPClient
+	dir    route.Directory
+	expect sync.Map // addr -> province the server there must be
+}
+
+var _ basicinfo.TransferPeer = (*transferRelay)(nil)
+
+func newTransferRelay(m *link.Material, dir route.Directory) *transferRelay {
+	r := &transferRelay{dir: dir}
+	r.http = link.NewHTTPClient(m, func(addr string) string {
+		if v, ok := r.expect.Load(addr); ok {
+			return v.(string)
+		}
+		return "\x00unknown" // only addresses looked up are dialled
+	})
+	return r
+}
+
+// DeliverTransfer relays m to its target province and returns the answer.
+func (r *transferRelay) DeliverTransfer(ctx context.Context, m basicinfo.TransferMessage) (basicinfo.TransferReply, error) {
+	prov := centers.Province(m.Target())
+	addr, ok := r.dir.Lookup(prov)
+	if !ok {
+		return basicinfo.TransferReply{}, fmt.Errorf("transfer %s: no alive node of %s", m.ID, prov)
+	}
+	r.expect.Store(addr, prov)
+	c := &basicinfo.HTTPClient{Client: r.http.Client, Province: func(string) (string, error) { return "https://" + addr, nil }}
+	return c.DeliverTransfer(ctx, m)
+}
+
+// Close drops pooled connections.
+func (r *transferRelay) Close() { r.http.Close() }
 
 // personIndex is the settlement service's view of the person index: the
 // federation key, the national index and this province's register.

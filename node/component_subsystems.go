@@ -14,6 +14,7 @@ import (
 	"github.com/ybfed/ybfed/crypto/pii"
 	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
+	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/subsystems/analytics"
 	"github.com/ybfed/ybfed/subsystems/basicinfo"
@@ -154,6 +155,13 @@ type BusinessOptions struct {
 	// IndexSync is how often the register pushes its index (0: basicinfo's
 	// default).
 	IndexSync time.Duration
+	// Transfers carries the register's transfer messages: to the national
+	// node on a province, to the provinces on the national node; nil
+	// leaves transfers between provinces off.
+	Transfers basicinfo.TransferPeer
+	// Vouchers seals a transfer's voucher to the new insured place's
+	// encryption certificate and opens it there (province nodes).
+	Vouchers basicinfo.VoucherSealer
 	// ProvinceKeys (province) and Dealer (national) let the register take
 	// part in rotations of the federation person-index key; nil: none.
 	ProvinceKeys basicinfo.ProvinceKeys
@@ -195,7 +203,7 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 		Payment:     payment.New(o.Cases),
 		Supervision: supervision.New(supervision.Options{Ledger: o.Ledger, Source: o.Bills}),
 		BasicInfo: basicinfo.New(basicinfo.Options{Keys: o.Keys, NationalKeys: o.NationalKeys, Index: o.Index, SyncInterval: o.IndexSync,
-			ProvinceKeys: o.ProvinceKeys, Dealer: o.Dealer, Approvals: ControlApprovals{ic}}),
+			Transfers: o.Transfers, Vouchers: o.Vouchers, ProvinceKeys: o.ProvinceKeys, Dealer: o.Dealer, Approvals: ControlApprovals{ic}}),
 		InternalControl: ic,
 		Monitoring:      monitoring.New(),
 		Analytics:       analytics.New(nil),
@@ -376,10 +384,13 @@ const indexSync = 2 * time.Second
 // uses the node's PII keyring (data_dir/pii.keys, shared with
 // settlement). On a province node holding the federation person-index key
 // (delivered at enrolment) the register keys its national index id with
-// it and pushes the index to the national node through nat; without the
-// key the national index id is keyed with the node's own key and nothing
-// is pushed.
-func businessComponents(n *Node, nat *nationalIndex) (*Business, []Component, error) {
+// it and pushes the index to the national node through nat, and sends the
+// messages of transfers into this province there, the voucher sealed to
+// this node's encryption certificate; without the key the national index
+// id is keyed with the node's own key and nothing is pushed or
+// transferred. On the national node relay carries transfer messages to
+// the provinces.
+func businessComponents(n *Node, nat *nationalIndex, relay *transferRelay) (*Business, []Component, error) {
 	keys, err := piiKeyring(filepath.Join(n.cfg.DataDir, "pii.keys"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("business subsystems: %w", err)
@@ -393,8 +404,15 @@ func businessComponents(n *Node, nat *nationalIndex) (*Business, []Component, er
 	if n.nidx != nil && n.cfg.Node.Role != config.RoleNational {
 		o.NationalKeys = n.nidx
 		if nat != nil {
-			o.Index, o.IndexSync = nat, indexSync
+			sealer, err := route.NewSealer(n.material)
+			if err != nil {
+				return nil, nil, fmt.Errorf("business subsystems: transfers: %w", err)
+			}
+			o.Index, o.IndexSync, o.Transfers, o.Vouchers = nat, indexSync, nat, sealer
 		}
+	}
+	if relay != nil {
+		o.Transfers = relay
 	}
 	n.indexKeyOptions(&o)
 	biz, err := NewBusiness(o)
@@ -403,7 +421,7 @@ func businessComponents(n *Node, nat *nationalIndex) (*Business, []Component, er
 	}
 	n.parts.Business = biz
 	if n.cfg.Node.Role != config.RoleNational && o.Index == nil {
-		n.log.Warn("national person index push is off: no federation person-index key or no inter-node links")
+		n.log.Warn("national person index push and transfers between provinces are off: no federation person-index key or no inter-node links")
 	}
 	return biz, biz.Components(), nil
 }

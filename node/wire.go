@@ -49,7 +49,7 @@ func (n *Node) Parts() Parts { return n.parts }
 func wireComponents(n *Node) ([]Component, error) {
 	// The business subsystems run on every node on its own data.
 	if n.material == nil {
-		_, out, err := businessComponents(n, nil)
+		_, out, err := businessComponents(n, nil, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -79,7 +79,12 @@ func wireComponents(n *Node) ([]Component, error) {
 		nat = newNationalIndex(n.material, memberDirectory{mc})
 		n.OnStop(func(context.Context) { nat.Close() })
 	}
-	biz, out, err := businessComponents(n, nat)
+	var relay *transferRelay
+	if n.cfg.Node.Role == config.RoleNational {
+		relay = newTransferRelay(n.material, memberDirectory{mc})
+		n.OnStop(func(context.Context) { relay.Close() })
+	}
+	biz, out, err := businessComponents(n, nat, relay)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ type Options struct {
 // Federation is a running demo.
 type Federation struct {
 	Nodes   []*node.Node
+	log     *slog.Logger
 	dir     string
 	ownDir  bool
 	Started time.Duration // time from start until every node was ready
@@ -68,7 +69,7 @@ func Start(ctx context.Context, o Options) (*Federation, error) {
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 60 * time.Second
 	}
-	f := &Federation{dir: o.Dir}
+	f := &Federation{dir: o.Dir, log: o.Log}
 	if f.dir == "" {
 		d, err := os.MkdirTemp("", "ybfed-demo-")
 		if err != nil {
@@ -179,6 +180,31 @@ func (f *Federation) open(ctx context.Context, i int, cfg *config.Config, opts n
 	}
 	f.Nodes[i] = n
 	return nil
+}
+
+// StopNode shuts province node i down (1..), as when its process is
+// stopped; RestartNode starts it again.
+func (f *Federation) StopNode(i int) error {
+	if i < 1 || i >= len(f.Nodes) {
+		return fmt.Errorf("demo: no province node %d", i)
+	}
+	if err := f.Nodes[i].Close(); err != nil {
+		return fmt.Errorf("demo: stop %s: %w", f.Nodes[i].Config().Node.Admdvs, err)
+	}
+	return nil
+}
+
+// RestartNode opens province node i again on its data directory and
+// saved certificates (new loopback ports; the node rejoins through
+// gossip) and waits until every node is ready. The node must be stopped.
+func (f *Federation) RestartNode(ctx context.Context, i int, timeout time.Duration) error {
+	if i < 1 || i >= len(f.Nodes) {
+		return fmt.Errorf("demo: no province node %d", i)
+	}
+	if err := f.open(ctx, i, f.Nodes[i].Config(), node.Options{Log: f.log}); err != nil {
+		return err
+	}
+	return f.WaitReady(ctx, timeout)
 }
 
 // WaitReady polls every node's /readyz until all answer 200.

@@ -30,7 +30,9 @@ import (
 // with persons and driven through every kind of internode traffic —
 // routed 1101, 2201/2204 then routed 2206, 2207, 2208 and 5206, routed
 // settlements cancelled and reversed (2601), the national person index's
-// pushes and lookups, a portal message with a file, upward daily reporting, the reference-data
+// pushes and lookups, transfers of the insurance relationship (relayed
+// request and confirm with the voucher sealed, and a refusal), a portal
+// message with a file, upward daily reporting, the reference-data
 // catalogue through raft, gossip, and monthly clearing. Every request and
 // answer that reached the national node (envelopes opened), every file
 // under its data directory (database, raft log and snapshots), the
@@ -142,6 +144,33 @@ func TestNoPlaintextLeavesProvince(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A person of province b transfers to province a (request with the
+	// voucher sealed to a, confirm), and a transfer of a person b does not
+	// insure is refused.
+	pT := b.Persons[1]
+	xfer := basicinfo.TransferRequest{ID: "TR-leak-000001", From: pT.Insuplc, Operator: "op01",
+		Person: basicinfo.Person{Certno: pT.Certno, Name: pT.Name, Gend: pT.Gend, Insutype: pT.Insutype, InsuplcAdmdvs: a.Persons[0].Insuplc}}
+	unknown := xfer
+	unknown.ID, unknown.Person.Certno, unknown.Person.Name = "TR-leak-000002", "11010519491231002X", "无此人"
+	var newPsnNo []string
+	for _, r := range []basicinfo.TransferRequest{xfer, unknown} {
+		if _, err := regA.StartTransfer(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		// The register's own loop may be advancing it too.
+		var tr *basicinfo.Transfer
+		for i := 0; i < 60; i++ {
+			if tr, err = regA.Advance(ctx, r.ID); err == nil && (tr.State == basicinfo.TransferDone || tr.State == basicinfo.TransferRefused) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if tr == nil || (tr.State == basicinfo.TransferDone) == (r.ID == unknown.ID) || (tr.State != basicinfo.TransferDone && tr.State != basicinfo.TransferRefused) {
+			t.Fatalf("transfer %s: %+v %v", r.ID, tr, err)
+		}
+		newPsnNo = append(newPsnNo, tr.PsnNo)
+	}
+
 	// A portal message with a file to the national center, and a daily
 	// report submitted upward.
 	pa := nodeA.Parts().Business
@@ -182,13 +211,18 @@ func TestNoPlaintextLeavesProvince(t *testing.T) {
 			secrets = append(secrets, ps.Name)
 		}
 	}
-	secrets = append(secrets, phone)
+	secrets = append(secrets, phone, "11010519491231002X", "无此人")
+	secrets = append(secrets, newPsnNo...)
 	scan := leakscan.New(secrets)
 	kinds := map[string]int{}
 	for _, p := range rec.all() {
 		kinds[p.kind]++
 		if found := scan.Find([]byte(p.text)); len(found) > 0 {
 			t.Errorf("%s carries %s", p.kind, strings.Join(found, ", "))
+		}
+		// A transfer's voucher (months, account balance) crosses sealed.
+		if strings.HasPrefix(p.kind, basicinfo.PathTransfer+" ") && (strings.Contains(p.text, `"voucher"`) || strings.Contains(p.text, `"acct_balc"`)) {
+			t.Errorf("%s carries a voucher in clear: %s", p.kind, p.text)
 		}
 	}
 	for prov, env := range rep.Run.Statements {
@@ -240,7 +274,7 @@ func TestNoPlaintextLeavesProvince(t *testing.T) {
 	for _, want := range []string{
 		hub + route.KindPerson, hub + route.KindPreSettle, hub + route.KindSettle, hub + route.KindCancel,
 		hub + route.KindReverse, hub + route.KindAccum, hub + route.KindEncCert,
-		basicinfo.PathIndex, basicinfo.PathIndex + "/{nidx}", portal.PathInbox, reporting.PathInbox,
+		basicinfo.PathIndex, basicinfo.PathIndex + "/{nidx}", basicinfo.PathTransfer, portal.PathInbox, reporting.PathInbox,
 	} {
 		n := 0
 		for k, c := range kinds {
