@@ -585,3 +585,83 @@ func (s *Service) Trace(ctx context.Context, insutype, period, figure string) (*
 	sort.SliceStable(t.Income, func(i, j int) bool { return t.Income[i].Seq < t.Income[j].Seq })
 	return t, nil
 }
+
+// Position is an account's income received in [from, to) and its balance
+// at to.
+type Position struct {
+	Insutype string  `json:"insutype"`
+	Income   fen.Fen `json:"income"`
+	Balance  fen.Fen `json:"balance"`
+}
+
+// received is the instant a receipt counts from: when it was recorded,
+// kept inside the month it was recorded for (a receipt recorded ahead
+// counts from the first millisecond of its month, one recorded late at
+// the last), so the days of a month add up to the month's income and the
+// balance at a month's end is the month's balance of Figures.
+func received(in Income, created int64) int64 {
+	start, end, _ := subsystem.Month(in.Period)
+	return min(max(created, start.UnixMilli()), end.UnixMilli()-1)
+}
+
+// Positions returns, for every account opened before to (its first month
+// starts before to), the income received in [from, to) and the balance at
+// to: opening + income received before to − ledger lines on the account
+// from the start of its first month to to. At the end of a month they
+// equal Figures' income and balance of that month exactly.
+func (s *Service) Positions(ctx context.Context, from, to time.Time) ([]Position, error) {
+	if s.opts.Ledger == nil {
+		return nil, ErrNoLedger
+	}
+	as, err := s.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []Position{}
+	for _, a := range as {
+		start, _, err := subsystem.Month(a.Opened)
+		if err != nil {
+			return nil, fmt.Errorf("fund: account %s: opened %q: %w", a.Insutype, a.Opened, err)
+		}
+		if !start.Before(to) {
+			continue
+		}
+		p := Position{Insutype: a.Insutype, Balance: a.Opening}
+		err = s.opts.Ledger.LedgerLines(ctx, subsystem.LedgerQuery{From: start, To: to, AccountPrefix: "fund:" + a.Insutype},
+			func(l subsystem.LedgerLine) error {
+				p.Balance -= l.Amount
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("fund: expenditure of %s: %w", a.Insutype, err)
+		}
+		rows, err := s.db.Query(ctx, `SELECT `+incomeCols+`, created FROM fnd_income WHERE insutype = ? AND period >= ? AND period <= ? ORDER BY id`,
+			a.Insutype, a.Opened, to.In(subsystem.CST).Format("2006-01"))
+		if err != nil {
+			return nil, fmt.Errorf("fund: incomes of %s: %w", a.Insutype, err)
+		}
+		for rows.Next() {
+			var in Income
+			var amt, created int64
+			if err := rows.Scan(&in.ID, &in.Insutype, &in.Period, &in.Kind, &in.Payer, &amt, &in.Seq, &in.Hash, &created); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("fund: incomes of %s: %w", a.Insutype, err)
+			}
+			at := received(in, created)
+			if at >= to.UnixMilli() {
+				continue
+			}
+			p.Balance += fen.Fen(amt)
+			if at >= from.UnixMilli() {
+				p.Income += fen.Fen(amt)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("fund: incomes of %s: %w", a.Insutype, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

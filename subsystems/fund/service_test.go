@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -264,6 +266,93 @@ func TestBadInput(t *testing.T) {
 		noLedger.db, noLedger.audit = s.db, s.audit
 		if _, err := noLedger.Figures(context.Background(), "310", "2026-02"); !errors.Is(err, ErrNoLedger) {
 			t.Fatalf("without a ledger: %v", err)
+		}
+	})
+}
+
+// TestPositions computes days and a month from the receipts' recording
+// instants: one recorded ahead of its month counts from the month's first
+// instant, one recorded late at its last, so each month's end equals
+// Figures' income and balance to the fen.
+func TestPositions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var now time.Time
+		audit, err := auditlog.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(Options{Ledger: ledger, Audit: audit, Now: func() time.Time { return now }})
+		d := s.Descriptor()
+		if err := db.Migrate(ctx, d.Name, d.Migrations); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(ctx, subsystem.Env{DB: db, Admin: mux.NewRouter()}); err != nil {
+			t.Fatal(err)
+		}
+		now = time.UnixMilli(at("2026-01-01 08:00:00"))
+		for _, a := range []Account{
+			{Insutype: "310", Name: "职工基本医疗保险统筹基金", Opened: "2026-01", Opening: 100000000},
+			{Insutype: "390", Name: "城乡居民基本医疗保险基金", Opened: "2026-02"},
+		} {
+			if err := s.PutAccount(ctx, "op1", a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range []struct {
+			when string
+			in   Income
+		}{
+			{"2026-01-20 09:00:00", Income{ID: "I1", Insutype: "310", Period: "2026-01", Kind: IncomeContribution, Payer: "U1", Amount: 5000000}},
+			{"2026-01-31 12:00:00", Income{ID: "I2", Insutype: "310", Period: "2026-02", Kind: IncomeContribution, Payer: "U1", Amount: 3000000}}, // ahead
+			{"2026-03-02 10:00:00", Income{ID: "I3", Insutype: "310", Period: "2026-02", Kind: IncomeInterest, Payer: "BANK01", Amount: 1234}},    // late
+			{"2026-02-10 08:00:00", Income{ID: "I4", Insutype: "390", Period: "2026-02", Kind: IncomeSubsidy, Payer: "FIN1", Amount: 100000}},
+		} {
+			now = time.UnixMilli(at(r.when))
+			if _, err := s.RecordIncome(ctx, "op2", r.in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		midnight := func(d string) time.Time { return time.UnixMilli(at(d + " 00:00:00")) }
+		for _, tc := range []struct {
+			name     string
+			from, to string // CST midnights
+			want     []Position
+		}{
+			{"before opening", "2025-12-31", "2026-01-01", []Position{}},
+			{"receipt day", "2026-01-20", "2026-01-21", []Position{{"310", 5000000, 100000000 + 5000000 - 1394000}}},
+			{"January's last day: February's receipt recorded ahead not yet", "2026-01-31", "2026-02-01", []Position{{"310", 0, 103606000}}},
+			{"February's first day", "2026-02-01", "2026-02-02", []Position{{"310", 3000000, 103606000 + 3000000 - 50000}, {"390", 0, -30000}}},
+			{"February's last day: the late receipt", "2026-02-28", "2026-03-01", []Position{{"310", 1234, 106547234}, {"390", 0, 70000}}},
+			{"February", "2026-02-01", "2026-03-01", []Position{{"310", 3001234, 106547234}, {"390", 100000, 70000}}},
+			{"March's first day", "2026-03-01", "2026-03-02", []Position{{"310", 0, 106547234 - 25000}, {"390", 0, 70000}}},
+		} {
+			got, err := s.Positions(ctx, midnight(tc.from), midnight(tc.to))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s:\n got %+v\nwant %+v", tc.name, got, tc.want)
+			}
+		}
+		for _, m := range []string{"2026-01", "2026-02", "2026-03"} {
+			from, to, _ := subsystem.Month(m)
+			ps, err := s.Positions(ctx, from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := s.Summary(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ps) != len(fs) {
+				t.Fatalf("%s: %d positions, %d accounts in the summary", m, len(ps), len(fs))
+			}
+			for i, f := range fs {
+				if ps[i].Insutype != f.Insutype || ps[i].Income != f.Income || ps[i].Balance != f.Balance {
+					t.Errorf("%s: position %+v, summary income %d balance %d", m, ps[i], f.Income, f.Balance)
+				}
+			}
 		}
 	})
 }
