@@ -35,6 +35,33 @@ type Enrolment interface {
 	EnrolmentCounts(ctx context.Context, from, to time.Time) (EnrolmentCounts, error)
 }
 
+// FundPosition is the fund accounts' figures of a period, summed over
+// the insurance types.
+type FundPosition struct {
+	// Accounts counts the accounts open at the end of the period; with
+	// none, the fund figures are not reported.
+	Accounts int
+	// Income is what the accounts received in the period and Balance
+	// what they held at its end, in fen; Balance may be negative.
+	Income, Balance int64
+}
+
+// Fund reads the fund accounts (fund subsystem); the node wires it.
+type Fund interface {
+	// FundPosition returns the income received in [from, to) and the
+	// balance at to.
+	FundPosition(ctx context.Context, from, to time.Time) (FundPosition, error)
+}
+
+// RespTimes reads the response times the node measured on its hospital
+// API; the node wires it.
+type RespTimes interface {
+	// RespP95 returns the 95th percentile of the response times measured
+	// in [from, to), in milliseconds rounded up; ok is false when none
+	// was measured.
+	RespP95(ctx context.Context, from, to time.Time) (ms int64, ok bool, err error)
+}
+
 // class is one kind of settlement as the ledger of this node shows it.
 type class string
 
@@ -68,7 +95,12 @@ type posting struct {
 //     in the period (subsystem.RecoveryPosting), which are not settlements
 //     or reversals although they credit the funds (in fund_refund);
 //   - enrolled (active + suspended + frozen at the end), enrolled_active,
-//     enrolled_suspended, enrolled_frozen, enrol_new.
+//     enrolled_suspended, enrolled_frozen, enrol_new;
+//   - with a Fund and at least one account open at to: fund_income
+//     (received in the period), fund_balance and fund_deficit (the
+//     balance at to when positive, its opposite when negative, the other
+//     0: submitted figures are not negative);
+//   - with RespTimes and at least one measurement: resp_p95_ms.
 //
 // Postings with neither a hosp: nor a payb: line are not settlements and
 // count only in the fund flows.
@@ -166,5 +198,23 @@ func (s *Service) Figures(ctx context.Context, from, to time.Time) (map[string]i
 	}
 	f["enrolled"] = e.Active + e.Suspended + e.Frozen
 	f["enrolled_active"], f["enrolled_suspended"], f["enrolled_frozen"], f["enrol_new"] = e.Active, e.Suspended, e.Frozen, e.New
+	if s.opts.Fund != nil {
+		p, err := s.opts.Fund.FundPosition(ctx, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("reporting: fund: %w", err)
+		}
+		if p.Accounts > 0 {
+			f["fund_income"], f["fund_balance"], f["fund_deficit"] = p.Income, max(p.Balance, 0), max(-p.Balance, 0)
+		}
+	}
+	if s.opts.RespTimes != nil {
+		ms, ok, err := s.opts.RespTimes.RespP95(ctx, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("reporting: response times: %w", err)
+		}
+		if ok {
+			f["resp_p95_ms"] = ms
+		}
+	}
 	return f, nil
 }

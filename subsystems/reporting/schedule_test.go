@@ -2,6 +2,7 @@ package reporting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -253,6 +254,91 @@ func TestWeekMissingThenLate(t *testing.T) {
 		}
 		if c := w.cell(t, KindDaily, "440000", "2026-11-29"); c.State != StateLate {
 			t.Fatalf("29 Nov, after its deadline: %+v", c)
+		}
+	})
+}
+
+// period keys the fakes below by the CST dates of from and to.
+func period(from, to time.Time) string {
+	return from.In(cst).Format("2006-01-02") + "/" + to.In(cst).Format("2006-01-02")
+}
+
+// funds is the fund accounts' position by period, the seam the node fills
+// with the fund subsystem.
+type funds map[string]FundPosition
+
+func (f funds) FundPosition(_ context.Context, from, to time.Time) (FundPosition, error) {
+	p, ok := f[period(from, to)]
+	if !ok {
+		return p, errors.New("fund not ready")
+	}
+	return p, nil
+}
+
+// respTimes is the p95 by period; a period not in the map has no
+// measurement.
+type respTimes map[string]int64
+
+func (r respTimes) RespP95(_ context.Context, from, to time.Time) (int64, bool, error) {
+	if r == nil {
+		return 0, false, errors.New("store gone")
+	}
+	v, ok := r[period(from, to)]
+	return v, ok, nil
+}
+
+// TestFundAndResponseFigures: the fund position and the response times
+// join the ledger's figures, a negative balance is reported as a deficit,
+// and a period without accounts or measurements omits the figures.
+func TestFundAndResponseFigures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		fp := funds{
+			"2026-11-23/2026-11-24": {Accounts: 2, Income: 5000000, Balance: 103606000},
+			"2026-11-24/2026-11-25": {Accounts: 1, Balance: -30000},
+			"2026-11-25/2026-11-26": {},
+			"2026-11-23/2026-11-30": {Accounts: 3, Income: 8001234, Balance: 106547234},
+		}
+		rt := respTimes{"2026-11-23/2026-11-24": 87, "2026-11-25/2026-11-26": 1, "2026-11-23/2026-11-30": 2001}
+		reg := &register{byTo: map[string]EnrolmentCounts{}}
+		s := start(t, db, "440000", Options{Ledger: gdLedger(), Enrolment: reg, Fund: fp, RespTimes: rt})
+		const none = -1
+		for _, c := range []struct {
+			kind, period                  string
+			income, balance, deficit, p95 int64 // none: omitted
+		}{
+			{KindDaily, "2026-11-23", 5000000, 103606000, 0, 87},
+			{KindDaily, "2026-11-24", 0, 0, 30000, none},
+			{KindDaily, "2026-11-25", none, none, none, 1},
+			{KindWeekly, "2026-W48", 8001234, 106547234, 0, 2001},
+		} {
+			from, to, err := Bounds(c.kind, c.period)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Figures(context.Background(), from, to)
+			if err != nil {
+				t.Fatalf("%s: %v", c.period, err)
+			}
+			for k, want := range map[string]int64{"fund_income": c.income, "fund_balance": c.balance, "fund_deficit": c.deficit, "resp_p95_ms": c.p95} {
+				v, ok := got[k]
+				switch {
+				case want == none && ok:
+					t.Errorf("%s: %s = %d, want none", c.period, k, v)
+				case want != none && (!ok || v != want):
+					t.Errorf("%s: %s = %d (%v), want %d", c.period, k, v, ok, want)
+				}
+			}
+			if c.period == "2026-11-23" && got["settle_count"] != 2 {
+				t.Errorf("%s: settle_count %d", c.period, got["settle_count"])
+			}
+		}
+		from, to, _ := Bounds(KindDaily, "2026-11-22")
+		if _, err := s.Figures(context.Background(), from, to); err == nil || !strings.Contains(err.Error(), "fund not ready") {
+			t.Errorf("fund failing: %v", err)
+		}
+		s2 := New(Options{Ledger: gdLedger(), Enrolment: reg, RespTimes: respTimes(nil)})
+		if _, err := s2.Figures(context.Background(), from, to); err == nil || !strings.Contains(err.Error(), "store gone") {
+			t.Errorf("response times failing: %v", err)
 		}
 	})
 }

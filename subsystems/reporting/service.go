@@ -58,6 +58,10 @@ type Options struct {
 	// province node that has both.
 	Ledger    subsystem.Ledger
 	Enrolment Enrolment
+	// Fund and RespTimes are optional: without them the figures omit
+	// fund_income, fund_balance, fund_deficit and resp_p95_ms.
+	Fund      Fund
+	RespTimes RespTimes
 	// ComputeEvery is how often the schedule looks for closed periods
 	// (default 10 min); Grace is how long after a period closes it waits
 	// for postings in flight (default 5 min).
