@@ -34,7 +34,7 @@ func TestReportingFiguresOnRealNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := &Host{Config: &config.Config{Node: config.Identity{Admdvs: "440000"}}, DB: db, Hospital: mux.NewRouter(), Admin: mux.NewRouter()}
-		for _, c := range []Component{NewSubsystemComponent(b.BasicInfo), NewSubsystemComponent(b.Reporting)} {
+		for _, c := range []Component{NewSubsystemComponent(b.BasicInfo), NewSubsystemComponent(b.Fund), NewSubsystemComponent(b.Reporting)} {
 			if err := c.Start(ctx, h); err != nil {
 				t.Fatal(err)
 			}

@@ -135,6 +135,9 @@ type BusinessOptions struct {
 	// expenditure from and upward reporting its figures; nil leaves them
 	// unknown.
 	FundLedger subsystem.Ledger
+	// RespTimes are the node's hospital API response times, whose daily
+	// p95 upward reporting submits; nil leaves resp_p95_ms out.
+	RespTimes reporting.RespTimes
 	// Fees are the settled fee lines pricing checks against the listed
 	// prices; nil leaves the check off.
 	Fees pricing.FeeSource
@@ -220,7 +223,8 @@ func NewBusiness(o BusinessOptions) (*Business, error) {
 		po.Audit = portalAudit{o.Audit}
 	}
 	b.Portal = portal.New(po)
-	b.Reporting = reporting.New(reporting.Options{Sink: MonitoringSink{b.Monitoring}, Ledger: o.FundLedger, Enrolment: RegisterEnrolment{b.BasicInfo}})
+	b.Reporting = reporting.New(reporting.Options{Sink: MonitoringSink{b.Monitoring}, Ledger: o.FundLedger, Enrolment: RegisterEnrolment{b.BasicInfo},
+		Fund: FundPositions{b.Fund}, RespTimes: o.RespTimes})
 	pro := pricing.Options{Fees: o.Fees}
 	if o.Audit != nil {
 		pro.Audit = o.Audit
@@ -400,6 +404,9 @@ func businessComponents(n *Node, nat *nationalIndex, relay *transferRelay) (*Bus
 		Cases: SettlementCases{sl}, Bills: SettlementBills{sl}, Ledger: SettlementRecoveries{sl}, Fees: SettlementFees{sl}}
 	if n.audit != nil {
 		o.Audit = n.audit
+	}
+	if n.resp != nil {
+		o.RespTimes = n.resp
 	}
 	if n.nidx != nil && n.cfg.Node.Role != config.RoleNational {
 		o.NationalKeys = n.nidx

@@ -33,7 +33,9 @@ import (
 	"github.com/ybfed/ybfed/node/auditlog"
 	"github.com/ybfed/ybfed/node/config"
 	"github.com/ybfed/ybfed/node/reqctx"
+	"github.com/ybfed/ybfed/node/resptime"
 	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/subsystems/subsystem"
 )
 
 // Listener names.
@@ -105,9 +107,13 @@ type Node struct {
 
 	material *link.Material
 	audit    *auditlog.Log
-	revoked  *ca.RevocationSet
-	keyring  atomic.Pointer[enrol.KeyringFunc]
-	nidx     *nidx.Keyring
+	// resp counts the hospital API's response times per day for upward
+	// reporting; respFlush writes them to the store every minute.
+	resp      *resptime.Recorder
+	respFlush subsystem.Loop
+	revoked   *ca.RevocationSet
+	keyring   atomic.Pointer[enrol.KeyringFunc]
+	nidx      *nidx.Keyring
 	// nidxNow replaces nidx once a key rotation made or installed a newer
 	// keyring while the node runs.
 	nidxNow atomic.Pointer[nidx.Keyring]
@@ -246,6 +252,20 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if n.audit, err = auditlog.Open(ctx, db); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
+	if n.resp, err = resptime.Open(ctx, db); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	n.respFlush.Start(ctx, time.Minute, func(ctx context.Context) {
+		if err := n.resp.Flush(ctx); err != nil {
+			n.log.Warn("response times not stored", "err", err)
+		}
+	})
+	n.OnStop(func(ctx context.Context) {
+		n.respFlush.Stop()
+		if err := n.resp.Flush(ctx); err != nil {
+			n.log.Warn("response times not stored", "err", err)
+		}
+	})
 	m, err := n.resolveMaterial(ctx)
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -454,6 +474,9 @@ func (n *Node) middleware(listener string) mux.MiddlewareFunc {
 		}
 		n.httpReqs.WithLabelValues(listener, route, fmt.Sprint(status)).Inc()
 		n.httpDur.WithLabelValues(listener, route).Observe(took.Seconds())
+		if listener == Hospital && route != "unmatched" && route != "/healthz" && n.resp != nil {
+			n.resp.Observe(time.Now(), took)
+		}
 	}
 	rid := reqctx.Middleware(n.log.With("listener", listener), observe)
 	return func(next http.Handler) http.Handler {

@@ -610,6 +610,9 @@ func received(in Income, created int64) int64 {
 // from the start of its first month to to. At the end of a month they
 // equal Figures' income and balance of that month exactly.
 func (s *Service) Positions(ctx context.Context, from, to time.Time) ([]Position, error) {
+	if err := s.Ready(ctx); err != nil {
+		return nil, err
+	}
 	if s.opts.Ledger == nil {
 		return nil, ErrNoLedger
 	}
