@@ -88,18 +88,24 @@ func TestLookupCacheFollowsAppliedVersions(t *testing.T) {
 // its trust.
 func openTestStore(t *testing.T) (*ca.CA, *Trust, *Store) {
 	t.Helper()
-	ctx := context.Background()
+	db, err := store.Open(context.Background(), store.Config{Driver: store.SQLite, Path: filepath.Join(t.TempDir(), "n.db")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return openTestStoreOn(t, db)
+}
+
+// openTestStoreOn opens the reference-data store on db with a fresh test
+// CA and the trust anchored on it.
+func openTestStoreOn(t *testing.T, db *store.DB) (*ca.CA, *Trust, *Store) {
+	t.Helper()
 	c := newTestCA(t)
 	trust, err := NewTrust(c.Certificate())
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(ctx, store.Config{Driver: store.SQLite, Path: filepath.Join(t.TempDir(), "n.db")}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s, err := OpenStore(ctx, db)
+	s, err := OpenStore(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

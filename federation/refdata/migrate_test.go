@@ -23,18 +23,7 @@ import (
 func TestItemOnceMigrationKeepsData(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		sub, err := migrationsFor(db.Kind())
-		if err != nil {
-			t.Fatal(err)
-		}
-		dialect := goose.DialectSQLite3
-		if db.Kind() != store.SQLite {
-			dialect = goose.DialectPostgres
-		}
-		p, err := goose.NewProvider(dialect, db.SQL(), sub, goose.WithTableName("goose_refdata"), goose.WithDisableGlobalRegistry(true))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := migrationProvider(t, db)
 		if _, err := p.UpTo(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +31,7 @@ func TestItemOnceMigrationKeepsData(t *testing.T) {
 		its := items(catalog.Operation, 3)
 		changed := its[0]
 		changed.Name += "（改）"
-		err = db.Tx(ctx, func(tx *store.Tx) error {
+		err := db.Tx(ctx, func(tx *store.Tx) error {
 			put := func(v int64, op catalog.Op, it *catalog.Item) error {
 				enc := catalog.AppendItem(nil, it)
 				if _, err := tx.Exec(ctx, "INSERT INTO refdata_hist (namespace, version, code, op, item) VALUES (?, ?, ?, ?, ?)", ns, v, it.Code, int64(op), enc); err != nil {
@@ -152,15 +141,7 @@ func TestAsOfProbesHistoryByKey(t *testing.T) {
 func TestWithoutRowidMigrationKeepsData(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		authority := newTestCA(t)
-		trust, err := NewTrust(authority.Certificate())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := OpenStore(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
+		authority, trust, s := openTestStoreOn(t, db)
 		a := &applier{t: t, s: s, trust: trust}
 		nat := signerFor(t, authority, national)
 		ns := string(catalog.Drug)
@@ -214,18 +195,7 @@ func TestWithoutRowidMigrationKeepsData(t *testing.T) {
 		}
 		check("after applying", true)
 
-		sub, err := migrationsFor(db.Kind())
-		if err != nil {
-			t.Fatal(err)
-		}
-		dialect := goose.DialectSQLite3
-		if db.Kind() != store.SQLite {
-			dialect = goose.DialectPostgres
-		}
-		p, err := goose.NewProvider(dialect, db.SQL(), sub, goose.WithTableName("goose_refdata"), goose.WithDisableGlobalRegistry(true))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := migrationProvider(t, db)
 		if _, err := p.DownTo(ctx, 3); err != nil {
 			t.Fatal(err)
 		}
@@ -246,4 +216,23 @@ func TestWithoutRowidMigrationKeepsData(t *testing.T) {
 			t.Fatalf("retired after the migration: %v", err)
 		}
 	})
+}
+
+// migrationProvider is a goose provider of the reference-data migrations
+// on db, to move its tables to a given version.
+func migrationProvider(t *testing.T, db *store.DB) *goose.Provider {
+	t.Helper()
+	sub, err := migrationsFor(db.Kind())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialect := goose.DialectSQLite3
+	if db.Kind() != store.SQLite {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, db.SQL(), sub, goose.WithTableName("goose_refdata"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -43,15 +43,7 @@ func (a *applier) raw(data []byte) Result {
 func TestStoreApplySequencing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		c := newTestCA(t)
-		trust, err := NewTrust(c.Certificate())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := OpenStore(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, trust, s := openTestStoreOn(t, db)
 		a := &applier{t: t, s: s, trust: trust}
 		nat := signerFor(t, c, national)
 		ns := string(catalog.Operation)
