@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"time"
 
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/subsystems/payment"
@@ -73,20 +72,17 @@ func paymentCase(c *service.InpatientCase) payment.Case {
 		out.MainProcedure, out.OtherProcedures = c.Operations[0], c.Operations[1:]
 	}
 	out.DischargeDate, _ = catalog.ParseDate(c.DscgDate)
-	adm, err := time.Parse("2006-01-02", c.AdmDate)
-	if err != nil {
+	adm, err := catalog.ParseDate(c.AdmDate)
+	if err != nil || adm == 0 {
 		return out
 	}
-	if dscg, err := time.Parse("2006-01-02", c.DscgDate); err == nil {
-		out.LOS = max(1, int(dscg.Sub(adm).Hours()/24))
+	if out.DischargeDate != 0 {
+		out.LOS = max(1, adm.DaysTo(out.DischargeDate))
 	}
-	if birth, err := time.Parse("2006-01-02", c.Brdy); err == nil && !birth.After(adm) {
-		out.Age = adm.Year() - birth.Year()
-		if adm.Month() < birth.Month() || adm.Month() == birth.Month() && adm.Day() < birth.Day() {
-			out.Age--
-		}
+	if birth, err := catalog.ParseDate(c.Brdy); err == nil && birth != 0 && birth <= adm {
+		out.Age = birth.YearsTo(adm)
 		if out.Age == 0 {
-			out.AgeDays = max(1, int(adm.Sub(birth).Hours()/24))
+			out.AgeDays = max(1, birth.DaysTo(adm))
 		}
 	}
 	return out
@@ -101,7 +97,15 @@ var _ supervision.BillSource = SettlementBills{}
 
 // SettledBills calls fn for each bill settled in the period (CST month).
 func (a SettlementBills) SettledBills(ctx context.Context, period string, fn func(*supervision.Bill) error) error {
-	s, err := a.svc()
+	return a.monthBills(ctx, period, func(b *service.PreSettleBill) error {
+		return fn(supervisionBill(b))
+	})
+}
+
+// monthBills calls fn for each bill in force settled in the period (CST
+// month, YYYY-MM), as the settlement service reads them.
+func (l SettlementLedger) monthBills(ctx context.Context, period string, fn func(*service.PreSettleBill) error) error {
+	s, err := l.svc()
 	if err != nil {
 		return err
 	}
@@ -110,9 +114,7 @@ func (a SettlementBills) SettledBills(ctx context.Context, period string, fn fun
 		return err
 	}
 	const layout = "2006-01-02 15:04:05"
-	return s.SettledBills(ctx, from.Format(layout), to.Format(layout), func(b *service.PreSettleBill) error {
-		return fn(supervisionBill(b))
-	})
+	return s.SettledBills(ctx, from.Format(layout), to.Format(layout), fn)
 }
 
 // SettlementFees gives pricing the fee lines of the bills settled in a
@@ -126,16 +128,7 @@ var _ pricing.FeeSource = SettlementFees{}
 // SettledFees calls fn for each fee line of the bills settled in the
 // period (CST month) and in force.
 func (a SettlementFees) SettledFees(ctx context.Context, period string, fn func(pricing.FeeLine) error) error {
-	s, err := a.svc()
-	if err != nil {
-		return err
-	}
-	from, to, err := subsystem.Month(period)
-	if err != nil {
-		return err
-	}
-	const layout = "2006-01-02 15:04:05"
-	return s.SettledBills(ctx, from.Format(layout), to.Format(layout), func(b *service.PreSettleBill) error {
+	return a.monthBills(ctx, period, func(b *service.PreSettleBill) error {
 		for _, l := range b.Lines {
 			err := fn(pricing.FeeLine{SetlID: b.SetlID, FeedetlSn: l.FeedetlSn, Fixmedins: b.Fixmedins, MedinsLv: b.MedinsLv,
 				Code: l.Code, Date: l.Date, Qty: l.Qty, Price: l.Price, Amount: l.Amount})

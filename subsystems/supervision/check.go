@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/internal/fen"
@@ -125,7 +124,7 @@ func (e *Engine) Check(b *Bill, hist []Episode) []Finding {
 				if b.Birth == 0 {
 					continue
 				}
-				age := ageAt(b.Birth, dateOr(ln.Date, b.SetlDate))
+				age := b.Birth.YearsTo(dateOr(ln.Date, b.SetlDate))
 				if age < lim.MinAge || lim.MaxAge > 0 && age > lim.MaxAge {
 					add(r, ln.FeedetlSn, fmt.Sprintf("%s 限%s岁使用，患者%d岁", ln.Code, ageRange(lim), age),
 						ln.Amount, det, map[string]string{"age": strconv.Itoa(age), "brdy": b.Birth.String(), "range": ageRange(lim)})
@@ -228,7 +227,7 @@ func (e *Engine) Check(b *Bill, hist []Episode) []Finding {
 				if h.SetlID == b.SetlID && b.SetlID != "" || h.DscgDate == 0 || h.DscgDate > b.AdmDate {
 					continue
 				}
-				gap := daysBetween(h.DscgDate, b.AdmDate)
+				gap := h.DscgDate.DaysTo(b.AdmDate)
 				if gap > r.Days || !r.AnyHospital && h.Fixmedins != b.Fixmedins {
 					continue
 				}
@@ -327,21 +326,6 @@ func dateOr(d, def catalog.Date) catalog.Date {
 		return d
 	}
 	return def
-}
-
-// ageAt is the age in whole years on date d of a person born on birth.
-func ageAt(birth, d catalog.Date) int {
-	age := int(d)/10000 - int(birth)/10000
-	if int(d)%10000 < int(birth)%10000 {
-		age--
-	}
-	return age
-}
-
-func daysBetween(a, b catalog.Date) int {
-	ta := time.Date(int(a)/10000, time.Month(int(a)/100%100), int(a)%100, 0, 0, 0, 0, time.UTC)
-	tb := time.Date(int(b)/10000, time.Month(int(b)/100%100), int(b)%100, 0, 0, 0, 0, time.UTC)
-	return int(tb.Sub(ta).Hours() / 24)
 }
 
 func anyPrefix(codes, prefixes []string) bool {

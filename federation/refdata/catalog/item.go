@@ -180,6 +180,26 @@ func (d Date) Valid() bool {
 	return t.Year() == y && t.Month() == m && t.Day() == dd
 }
 
+// YearsTo is the age in whole years on date later of a person born on d.
+func (d Date) YearsTo(later Date) int {
+	years := int(later)/10000 - int(d)/10000
+	if int(later)%10000 < int(d)%10000 {
+		years--
+	}
+	return years
+}
+
+// DaysTo is the number of days from d to later (negative when later is
+// earlier).
+func (d Date) DaysTo(later Date) int {
+	return int(later.time().Sub(d.time()).Hours() / 24)
+}
+
+// time is d at midnight UTC.
+func (d Date) time() time.Time {
+	return time.Date(int(d)/10000, time.Month(int(d)/100%100), int(d)%100, 0, 0, 0, 0, time.UTC)
+}
+
 // String returns "YYYY-MM-DD", or "" for the zero Date.
 func (d Date) String() string {
 	if d == 0 {

@@ -156,3 +156,27 @@ func TestItemJSON(t *testing.T) {
 		t.Fatalf("minimal item JSON = %s", b)
 	}
 }
+
+// TestDateYearsAndDays: whole years of age (birthday not yet reached, on
+// the day, 29 February) and days between dates across months, a leap day
+// and backwards.
+func TestDateYearsAndDays(t *testing.T) {
+	for _, c := range []struct {
+		from, to    Date
+		years, days int
+	}{
+		{NewDate(1973, 3, 21), NewDate(2026, 2, 1), 52, 19310},
+		{NewDate(1973, 3, 21), NewDate(2026, 3, 21), 53, 19358},
+		{NewDate(2024, 2, 29), NewDate(2025, 2, 28), 0, 365},
+		{NewDate(2024, 2, 29), NewDate(2025, 3, 1), 1, 366},
+		{NewDate(2026, 2, 1), NewDate(2026, 2, 8), 0, 7},
+		{NewDate(2026, 2, 8), NewDate(2026, 2, 1), -1, -7},
+	} {
+		if y := c.from.YearsTo(c.to); y != c.years {
+			t.Errorf("%s to %s: %d years, want %d", c.from, c.to, y, c.years)
+		}
+		if d := c.from.DaysTo(c.to); d != c.days {
+			t.Errorf("%s to %s: %d days, want %d", c.from, c.to, d, c.days)
+		}
+	}
+}
