@@ -32,8 +32,10 @@ var migrations embed.FS
 // cst is China Standard Time, which days are counted in.
 var cst = time.FixedZone("CST", 8*3600)
 
+// key is a day's millisecond bucket; day is YYYYMMDD in CST, formatted
+// only when flushed, so a response costs no string formatting.
 type key struct {
-	day string
+	day int
 	ms  int64
 }
 
@@ -61,7 +63,8 @@ func Open(ctx context.Context, db *store.DB) (*Recorder, error) {
 func (r *Recorder) Observe(at time.Time, d time.Duration) {
 	ms := int64((d + time.Millisecond - 1) / time.Millisecond)
 	ms = min(max(ms, 0), MaxMS)
-	k := key{at.In(cst).Format("2006-01-02"), ms}
+	year, month, day := at.In(cst).Date()
+	k := key{year*10000 + int(month)*100 + day, ms}
 	r.mu.Lock()
 	r.pending[k]++
 	r.mu.Unlock()
@@ -89,7 +92,8 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	err := r.db.Tx(ctx, func(tx *store.Tx) error {
 		for _, k := range keys {
 			if _, err := tx.Exec(ctx, `INSERT INTO nd_resp_ms (day, ms, n) VALUES (?, ?, ?)
-ON CONFLICT (day, ms) DO UPDATE SET n = nd_resp_ms.n + excluded.n`, k.day, k.ms, p[k]); err != nil {
+ON CONFLICT (day, ms) DO UPDATE SET n = nd_resp_ms.n + excluded.n`,
+				fmt.Sprintf("%04d-%02d-%02d", k.day/10000, k.day/100%100, k.day%100), k.ms, p[k]); err != nil {
 				return err
 			}
 		}
