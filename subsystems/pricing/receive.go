@@ -26,22 +26,10 @@ type Receipt struct {
 // revision replaces the summary; the same revision with other content is
 // ErrConflict.
 func (s *Service) Receive(ctx context.Context, raw []byte) (*Receipt, error) {
-	if !s.national() {
-		return nil, fmt.Errorf("%w: submissions go to the national node", ErrForbidden)
-	}
 	var sub Submission
-	payload, who, err := upward.Open(s.opts.Verifier, raw, &sub)
+	payload, err := upward.Receive(s.admdvs, s.opts.Verifier, raw, &sub)
 	if err != nil {
 		return nil, err
-	}
-	if err := sub.check(); err != nil {
-		return nil, err
-	}
-	if sub.Admdvs != who.Admdvs {
-		return nil, fmt.Errorf("%w: submission of %s signed by %s", ErrForbidden, sub.Admdvs, who.Admdvs)
-	}
-	if sub.Revision < 1 {
-		return nil, bad("revision", "want >= 1")
 	}
 	now := s.opts.Now().UnixMicro()
 	dig := sub.digest()

@@ -84,7 +84,14 @@ func (s Submission) digest() string {
 	return hex.EncodeToString(h[:])
 }
 
-func (s *Submission) check() error {
+// Origin is the province the submission comes from.
+func (s *Submission) Origin() string { return s.Admdvs }
+
+// Rev is the submission's revision.
+func (s *Submission) Rev() int64 { return s.Revision }
+
+// Validate checks the period, kind and figures of the submission.
+func (s *Submission) Validate() error {
 	if _, _, err := subsystem.Month(s.Period); err != nil {
 		return bad("period", "%v", err)
 	}

@@ -24,22 +24,10 @@ type Receipt struct {
 // a duplicate and changes nothing; a higher revision replaces the figures
 // and keeps the first arrival time; a lower one is ErrStale.
 func (s *Service) Receive(ctx context.Context, raw []byte) (*Receipt, error) {
-	if s.admdvs != centers.NationalAdmdvs {
-		return nil, fmt.Errorf("%w: submissions go to the national node", ErrForbidden)
-	}
 	var sub Submission
-	payload, who, err := upward.Open(s.opts.Verifier, raw, &sub)
+	payload, err := upward.Receive(s.admdvs, s.opts.Verifier, raw, &sub)
 	if err != nil {
 		return nil, err
-	}
-	if err := sub.check(); err != nil {
-		return nil, err
-	}
-	if sub.Admdvs != who.Admdvs {
-		return nil, fmt.Errorf("%w: submission of %s signed by %s", ErrForbidden, sub.Admdvs, who.Admdvs)
-	}
-	if sub.Revision < 1 {
-		return nil, bad("revision", "want >= 1")
 	}
 	now := s.opts.Now()
 	deadline, _ := Deadline(sub.Kind, sub.Period)

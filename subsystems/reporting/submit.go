@@ -103,7 +103,14 @@ func Deadline(kind, period string) (time.Time, error) {
 	return end.Add(12 * time.Hour), nil
 }
 
-func (sub *Submission) check() error {
+// Origin is the province the submission comes from.
+func (sub *Submission) Origin() string { return sub.Admdvs }
+
+// Rev is the submission's revision.
+func (sub *Submission) Rev() int64 { return sub.Revision }
+
+// Validate checks the kind, period and figures of the submission.
+func (sub *Submission) Validate() error {
 	if _, err := periodEnd(sub.Kind, sub.Period); err != nil {
 		return err
 	}
@@ -152,7 +159,7 @@ func (s *Service) exec(ctx context.Context, q string, args ...any) error {
 // outbox status are returned.
 func (s *Service) Submit(ctx context.Context, kind, period string, figures map[string]int64) (*Submission, string, error) {
 	sub := Submission{Kind: kind, Admdvs: s.admdvs, Period: period, Revision: 1, Figures: figures, Made: s.opts.Now().UnixMicro()}
-	if err := sub.check(); err != nil {
+	if err := sub.Validate(); err != nil {
 		return nil, "", err
 	}
 	var status string

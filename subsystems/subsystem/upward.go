@@ -63,6 +63,37 @@ func (u Upward) Open(vf Verifier, raw []byte, v any) ([]byte, envelope.Verified,
 	return env.Payload, who, nil
 }
 
+// Submitted is a decoded upward submission: its own checks, the province
+// it comes from and its revision.
+type Submitted interface {
+	Validate() error
+	Origin() string
+	Rev() int64
+}
+
+// Receive opens a submission at the national node (self is this node's
+// admdvs) into sub and checks it: its own checks, signed by the province
+// it names, revision 1 or more. It returns the payload.
+func (u Upward) Receive(self string, vf Verifier, raw []byte, sub Submitted) ([]byte, error) {
+	if self != centers.NationalAdmdvs {
+		return nil, fmt.Errorf("%w: submissions go to the national node", u.Forbidden)
+	}
+	payload, who, err := u.Open(vf, raw, sub)
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.Validate(); err != nil {
+		return nil, err
+	}
+	if sub.Origin() != who.Admdvs {
+		return nil, fmt.Errorf("%w: submission of %s signed by %s", u.Forbidden, sub.Origin(), who.Admdvs)
+	}
+	if sub.Rev() < 1 {
+		return nil, BadField(u.Subsystem, u.BadInput, "revision", "want >= 1")
+	}
+	return payload, nil
+}
+
 // Outbox statuses.
 const (
 	OutQueued   = "queued"
