@@ -109,8 +109,9 @@ func runConcurrent(b *testing.B, conc, from, to int, send func(i int) error) (wa
 //   - relay: treatment node 110000 → hub (SM2 envelopes verified and
 //     signed, hub_journal and hub_clearing written to SQLite through the
 //     group commit) → insured node 440000, which answers from memory;
-//   - direct: the same requests sent by a national node straight to the
-//     same insured endpoint, i.e. the sender's and the insured
+//   - direct: the same requests, sealed for the insured node as the relay's
+//     sender seals them, sent by a national node straight to the same
+//     insured endpoint, i.e. the sender's and the insured
 //     endpoint's share of the relay without the hub.
 //
 // hub-cpu-ms/op is the difference of the process CPU time per request
@@ -159,7 +160,21 @@ func BenchmarkHubRelay(b *testing.B) {
 		defer cancel()
 		req := benchSettleReq(i)
 		req.Deadline = time.Now().Add(30 * time.Second).UnixMilli()
-		return check(direct.send(fctx, "440000", insAddr, PathInsured, req))
+		// Sealed and opened as the relay's sender does, so that the
+		// difference is the hub's work only.
+		k, refusal, err := cl.insuredKey(fctx, req)
+		if err != nil || refusal != nil {
+			return fmt.Errorf("sealing key: %v %v", err, refusal)
+		}
+		sreq, err := cl.seal.sealRequest(req, k)
+		if err != nil {
+			return err
+		}
+		r, err := direct.send(fctx, "440000", insAddr, PathInsured, sreq)
+		if err != nil {
+			return err
+		}
+		return check(openReply(sreq, r, k))
 	}
 	// Warm both paths' connection pools (full GM TLS handshakes) first.
 	b.StopTimer()
