@@ -220,9 +220,12 @@ func (bh *benchHospital) fillStays(ctx context.Context, n int) error {
 
 // benchStays is the number of stays BenchmarkBatchMillion settles: 32,259
 // of 31 fee details are 1,000,029 details. YBFED_BENCH_STAYS overrides it
-// (a smaller run to try the benchmark).
+// (a smaller run to try the benchmark); -short settles 500.
 func benchStays(tb testing.TB) int {
 	n := 32259
+	if testing.Short() {
+		n = 500 // make check runs each benchmark once to keep it working
+	}
 	if s := os.Getenv("YBFED_BENCH_STAYS"); s != "" {
 		if _, err := fmt.Sscan(s, &n); err != nil || n < 1 {
 			tb.Fatalf("YBFED_BENCH_STAYS=%q", s)
