@@ -53,6 +53,12 @@ func (g *transferGate) held(step string) bool {
 	return g.hold[step]
 }
 
+func (g *transferGate) holdStep(step string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.hold[step] = true
+}
+
 func (g *transferGate) release(step string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -103,6 +109,7 @@ func waitFor(t *testing.T, what string, limit int, cond func() (bool, string)) {
 // is stopped between its activation and the confirm and restarted. The
 // nodes' background loops finish the transfer: a's record transferred,
 // b's active with the voucher applied, and never two active records.
+// A second transfer is cancelled by b after the activation.
 func TestTransferSurvivesRestarts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -253,5 +260,38 @@ func TestTransferSurvivesRestarts(t *testing.T) {
 	}
 	if p, err := f.Nodes[ib].Parts().BasicInfo.FindByCertno(ctx, pB.Certno); err != nil || p.Status != basicinfo.StatusActive {
 		t.Fatalf("b's person after forged messages: %+v %v", p, err)
+	}
+
+	// A second person's transfer is cancelled by b after a froze the
+	// record and b activated it (the confirm held): the release crosses
+	// the national node, a's record is active again and b's void.
+	p2 := a.Persons[1]
+	gate.holdStep(basicinfo.StepConfirm)
+	start2 := basicinfo.TransferRequest{ID: "TR-demo-000002", From: p2.Insuplc, Operator: "opB",
+		Person: basicinfo.Person{Certno: p2.Certno, Name: p2.Name, Gend: p2.Gend, Insutype: p2.Insutype, InsuplcAdmdvs: b.Persons[0].Insuplc}}
+	if code, err := adminPost(ctx, f.Nodes[ib], "/basicinfo/v1/transfers", start2, &tr); err != nil || code != http.StatusCreated {
+		t.Fatalf("start second transfer: %d %+v %v", code, tr, err)
+	}
+	status2 := func(ni int) string {
+		p, err := f.Nodes[ni].Parts().BasicInfo.FindByCertno(ctx, p2.Certno)
+		if err != nil {
+			return "none"
+		}
+		return p.Status
+	}
+	waitFor(t, "second transfer activated", 120, func() (bool, string) {
+		tr, err := f.Nodes[ib].Parts().BasicInfo.Transfer(ctx, start2.ID, "in")
+		if err != nil {
+			return false, err.Error()
+		}
+		return tr.State == basicinfo.TransferActivated && status2(ia) == basicinfo.StatusFrozen, tr.State + ", a " + status2(ia)
+	})
+	cancelReq := basicinfo.TransferCancel{Operator: "opB", Reason: "申请人撤回"}
+	if code, err := adminPost(ctx, f.Nodes[ib], "/basicinfo/v1/transfers/"+start2.ID+"/cancel", cancelReq, &tr); err != nil || code != http.StatusOK || tr.State != basicinfo.TransferCancelled {
+		t.Fatalf("cancel: %d %+v %v", code, tr, err)
+	}
+	out2, err := f.Nodes[ia].Parts().BasicInfo.Transfer(ctx, start2.ID, "out")
+	if err != nil || out2.State != basicinfo.TransferReleased || status2(ia) != basicinfo.StatusActive || status2(ib) != basicinfo.StatusVoid {
+		t.Fatalf("after the cancel: out %+v %v, a %s, b %s", out2, err, status2(ia), status2(ib))
 	}
 }

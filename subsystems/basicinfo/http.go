@@ -36,6 +36,7 @@ const maxBody = 4 << 20
 //	GET  /basicinfo/v1/institutions?admdvs=PREFIX   active institutions of an area
 //	POST /basicinfo/v1/transfers                    start a transfer into this province
 //	POST /basicinfo/v1/transfers/{id}/advance       drive it
+//	POST /basicinfo/v1/transfers/{id}/cancel        cancel it {operator, reason}, then drive it
 //	GET  /basicinfo/v1/transfers/{id}?side=in|out   one side's record
 //	POST /basicinfo/v1/index/rotation               {approval, operator}: rotate the federation key (national)
 //	GET  /basicinfo/v1/index/rotation               the rotation and every province's state (national)
@@ -59,6 +60,7 @@ func (s *Service) routes(env subsystem.Env) {
 		r.HandleFunc("/basicinfo/v1/institutions", s.handleInstitutions).Methods(http.MethodGet)
 		r.HandleFunc("/basicinfo/v1/transfers", s.handleStartTransfer).Methods(http.MethodPost)
 		r.HandleFunc("/basicinfo/v1/transfers/{id}/advance", s.handleAdvance).Methods(http.MethodPost)
+		r.HandleFunc("/basicinfo/v1/transfers/{id}/cancel", s.handleCancelTransfer).Methods(http.MethodPost)
 		r.HandleFunc("/basicinfo/v1/transfers/{id}", s.handleTransfer).Methods(http.MethodGet)
 		r.HandleFunc(PathRotation, s.handleStartRotation).Methods(http.MethodPost)
 		r.HandleFunc(PathRotation, s.handleRotation).Methods(http.MethodGet)
@@ -321,6 +323,20 @@ func (s *Service) handleStartTransfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subsystem.WriteJSON(w, http.StatusCreated, t)
+}
+
+func (s *Service) handleCancelTransfer(w http.ResponseWriter, r *http.Request) {
+	var in TransferCancel
+	if err := decode(w, r, &in); err != nil {
+		s.fail(w, err)
+		return
+	}
+	in.At = 0
+	if _, err := s.CancelTransfer(r.Context(), mux.Vars(r)["id"], in); err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.handleAdvance(w, r)
 }
 
 func (s *Service) handleAdvance(w http.ResponseWriter, r *http.Request) {

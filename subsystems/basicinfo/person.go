@@ -54,7 +54,9 @@ var transitions = map[string]struct {
 	EventClose:    {[]string{StatusFrozen}, StatusTransferred},
 	EventIncoming: {[]string{"", StatusTransferred, StatusVoid}, StatusPending},
 	EventActivate: {[]string{StatusPending}, StatusActive},
-	EventVoid:     {[]string{StatusPending}, StatusVoid},
+	// EventVoid ends an incoming record: pending (refused or cancelled
+	// transfer) or frozen by the cancellation of an activated one.
+	EventVoid: {[]string{StatusPending, StatusFrozen}, StatusVoid},
 }
 
 // enrolled reports whether a status counts as insured at the place.

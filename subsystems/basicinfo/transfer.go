@@ -25,7 +25,20 @@ import (
 //	in:  activated -> done
 //
 // A refusal (person unknown, not active, dead) ends the in side in
-// "refused" with the pending record voided. Every step is one transaction
+// "refused" with the pending record voided.
+//
+// The new place may cancel before it is done (the person withdraws the
+// application, the data entered were wrong):
+//
+//	in:  requested|activated -> cancelling (an activated record is frozen
+//	     here first, so it is never active on both sides)
+//	in:  cancelling --release--> out: frozen -> active again (released),
+//	     or, when no request arrived yet, a tombstone that refuses it later
+//	in:  cancelling -> cancelled (record voided here)
+//
+// A release that finds the old record already closed (the confirm
+// arrived, its answer was lost) cannot undo it: the new place reactivates
+// its record and ends "done". Every step is one transaction
 // on its side and idempotent by transfer id, so either side may stop at
 // any point and the in side resumes by sending its current step again.
 // Between "activated" and the confirm the person is active at the new
@@ -47,12 +60,18 @@ const (
 	TransferRefused   = "refused"   // in and out: the old place refused
 	TransferFrozen    = "frozen"    // out: record frozen, voucher issued
 	TransferClosed    = "closed"    // out: record transferred
+	// TransferCancelling is the in side after a cancellation, until the
+	// old place released its record.
+	TransferCancelling = "cancelling"
+	TransferCancelled  = "cancelled" // in: old record released, this one voided
+	TransferReleased   = "released"  // out: cancelled by the new place; record active again
 )
 
 // Transfer steps (messages).
 const (
 	StepRequest = "request"
 	StepConfirm = "confirm"
+	StepRelease = "release" // the new place cancelled the transfer
 )
 
 // TransferMessage is what one side sends the other through the national
@@ -169,15 +188,24 @@ type TransferPeer interface {
 
 // Transfer is one side's record of a transfer.
 type Transfer struct {
-	ID      string         `json:"transfer_id"`
-	Side    string         `json:"side"` // in or out
-	State   string         `json:"state"`
-	PsnNo   string         `json:"psn_no"`
-	From    string         `json:"from_admdvs"`
-	To      string         `json:"to_admdvs"`
-	Reply   *TransferReply `json:"reply,omitempty"`
-	Updated int64          `json:"updated_us"`
+	ID    string         `json:"transfer_id"`
+	Side  string         `json:"side"` // in or out
+	State string         `json:"state"`
+	PsnNo string         `json:"psn_no"`
+	From  string         `json:"from_admdvs"`
+	To    string         `json:"to_admdvs"`
+	Reply *TransferReply `json:"reply,omitempty"`
+	// Cancel is the new place's cancellation, when there was one (in side).
+	Cancel  *TransferCancel `json:"cancel,omitempty"`
+	Updated int64           `json:"updated_us"`
 	nidx    string
+}
+
+// TransferCancel is who cancelled an incoming transfer, why and when.
+type TransferCancel struct {
+	Operator string `json:"operator"`
+	Reason   string `json:"reason"`
+	At       int64  `json:"at_us,omitempty"`
 }
 
 var transferIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
@@ -242,15 +270,69 @@ func (s *Service) StartTransfer(ctx context.Context, r TransferRequest) (*Transf
 	return s.Transfer(ctx, r.ID, "in")
 }
 
+// CancelTransfer cancels an incoming transfer that is not done. An
+// activated record is frozen here in the same transaction, so the person
+// is active on neither side until the old place answers; Advance then asks
+// the old place to release its record and voids this one. Cancelling
+// again returns the stored transfer.
+func (s *Service) CancelTransfer(ctx context.Context, id string, c TransferCancel) (*Transfer, error) {
+	if c.Operator == "" {
+		return nil, bad("operator", "required")
+	}
+	if c.Reason == "" {
+		return nil, bad("reason", "required")
+	}
+	if len(c.Reason) > 500 {
+		return nil, bad("reason", "at most 500 bytes, got %d", len(c.Reason))
+	}
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		t, err := s.loadTransfer(ctx, tx, id, "in")
+		if err != nil {
+			return err
+		}
+		switch t.State {
+		case TransferCancelling, TransferCancelled:
+			return nil
+		case TransferRequested:
+			// The record is pending: it is voided when the old place
+			// answers the release.
+		case TransferActivated:
+			p, err := s.loadBy(ctx, tx, "psn_no", t.PsnNo)
+			if err != nil || p == nil {
+				return fmt.Errorf("basicinfo: transfer %s person: %v", id, err)
+			}
+			if _, err := s.applyTx(ctx, tx, p, EventFreeze, c.Operator, "transfer "+id+" cancelled: "+c.Reason); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: transfer %s is %s", ErrTransition, id, t.State)
+		}
+		c.At = s.nowUS()
+		t.State, t.Cancel = TransferCancelling, &c
+		return s.putTransferTx(ctx, tx, t)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("basicinfo: cancel transfer %s: %w", id, err)
+	}
+	s.log.Info("transfer cancelled", "transfer_id", id, "operator", c.Operator)
+	return s.Transfer(ctx, id, "in")
+}
+
 func (s *Service) putTransferTx(ctx context.Context, tx *store.Tx, t *Transfer) error {
 	doc, err := json.Marshal(t.Reply)
 	if err != nil {
 		return err
 	}
+	var cancel []byte
+	if t.Cancel != nil {
+		if cancel, err = json.Marshal(t.Cancel); err != nil {
+			return err
+		}
+	}
 	t.Updated = s.nowUS()
-	_, err = tx.Exec(ctx, `INSERT INTO bi_transfer (id, side, state, nidx, psn_no, from_adm, to_adm, doc, updated_us) VALUES (?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (id, side) DO UPDATE SET state = excluded.state, psn_no = excluded.psn_no, doc = excluded.doc, updated_us = excluded.updated_us`,
-		t.ID, t.Side, t.State, t.nidx, t.PsnNo, t.From, t.To, string(doc), t.Updated)
+	_, err = tx.Exec(ctx, `INSERT INTO bi_transfer (id, side, state, nidx, psn_no, from_adm, to_adm, doc, cancel, updated_us) VALUES (?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (id, side) DO UPDATE SET state = excluded.state, psn_no = excluded.psn_no, doc = excluded.doc, cancel = excluded.cancel, updated_us = excluded.updated_us`,
+		t.ID, t.Side, t.State, t.nidx, t.PsnNo, t.From, t.To, string(doc), string(cancel), t.Updated)
 	if err != nil {
 		return fmt.Errorf("basicinfo: store transfer %s: %w", t.ID, err)
 	}
@@ -264,15 +346,20 @@ func (s *Service) Transfer(ctx context.Context, id, side string) (*Transfer, err
 
 func (s *Service) loadTransfer(ctx context.Context, q querier, id, side string) (*Transfer, error) {
 	t := &Transfer{ID: id, Side: side}
-	var doc string
-	err := q.QueryRow(ctx, `SELECT state, nidx, psn_no, from_adm, to_adm, doc, updated_us FROM bi_transfer WHERE id = ? AND side = ?`, id, side).
-		Scan(&t.State, &t.nidx, &t.PsnNo, &t.From, &t.To, &doc, &t.Updated)
+	var doc, cancel string
+	err := q.QueryRow(ctx, `SELECT state, nidx, psn_no, from_adm, to_adm, doc, cancel, updated_us FROM bi_transfer WHERE id = ? AND side = ?`, id, side).
+		Scan(&t.State, &t.nidx, &t.PsnNo, &t.From, &t.To, &doc, &cancel, &t.Updated)
 	if err != nil {
 		return nil, notFound(err, "transfer "+id)
 	}
 	if doc != "" && doc != "null" {
 		if err := json.Unmarshal([]byte(doc), &t.Reply); err != nil {
 			return nil, fmt.Errorf("basicinfo: transfer %s: %w", id, err)
+		}
+	}
+	if cancel != "" {
+		if err := json.Unmarshal([]byte(cancel), &t.Cancel); err != nil {
+			return nil, fmt.Errorf("basicinfo: transfer %s cancel: %w", id, err)
 		}
 	}
 	return t, nil
@@ -294,6 +381,8 @@ func (s *Service) Advance(ctx context.Context, id string) (*Transfer, error) {
 			step = StepRequest
 		case TransferActivated:
 			step = StepConfirm
+		case TransferCancelling:
+			step = StepRelease
 		default:
 			return t, nil
 		}
@@ -363,6 +452,28 @@ func (s *Service) applyReply(ctx context.Context, t *Transfer, r TransferReply) 
 			cur.State, cur.Reply = TransferActivated, &r
 		case r.Step == StepConfirm && r.State == TransferClosed:
 			cur.State = TransferDone
+		case r.Step == StepRelease && r.State == TransferReleased:
+			p, err := s.loadBy(ctx, tx, "psn_no", cur.PsnNo)
+			if err != nil || p == nil {
+				return fmt.Errorf("basicinfo: transfer %s person: %v", t.ID, err)
+			}
+			if _, err := s.applyTx(ctx, tx, p, EventVoid, "transfer", "transfer "+t.ID+" cancelled; the old place released its record"); err != nil {
+				return err
+			}
+			cur.State = TransferCancelled
+		case r.Step == StepRelease && r.State == TransferClosed:
+			// The confirm had arrived (its answer was lost): the old
+			// record is transferred and stays so; this one is the
+			// person's record again.
+			p, err := s.loadBy(ctx, tx, "psn_no", cur.PsnNo)
+			if err != nil || p == nil {
+				return fmt.Errorf("basicinfo: transfer %s person: %v", t.ID, err)
+			}
+			if _, err := s.applyTx(ctx, tx, p, EventRelease, "transfer", "transfer "+t.ID+" could not be cancelled: the old place had closed its record"); err != nil {
+				return err
+			}
+			cur.State = TransferDone
+			s.log.Warn("transfer cancel came after the old place closed its record; transfer done", "transfer_id", t.ID)
 		default:
 			return fmt.Errorf("basicinfo: transfer %s: unexpected reply %s/%s", t.ID, r.Step, r.State)
 		}
@@ -378,7 +489,8 @@ func (s *Service) applyReply(ctx context.Context, t *Transfer, r TransferReply) 
 // restart; it returns how many reached a final state and the errors of
 // the others.
 func (s *Service) ResumeTransfers(ctx context.Context) (int, error) {
-	rows, err := s.db.Query(ctx, `SELECT id FROM bi_transfer WHERE side = 'in' AND state IN (?,?) ORDER BY updated_us`, TransferRequested, TransferActivated)
+	rows, err := s.db.Query(ctx, `SELECT id FROM bi_transfer WHERE side = 'in' AND state IN (?,?,?) ORDER BY updated_us`,
+		TransferRequested, TransferActivated, TransferCancelling)
 	if err != nil {
 		return 0, fmt.Errorf("basicinfo: resume transfers: %w", err)
 	}
@@ -400,7 +512,8 @@ func (s *Service) ResumeTransfers(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if t.State == TransferDone || t.State == TransferRefused {
+		switch t.State {
+		case TransferDone, TransferRefused, TransferCancelled:
 			n++
 		}
 	}
@@ -435,6 +548,13 @@ func (s *Service) HandleTransfer(ctx context.Context, m TransferMessage) (Transf
 				if t.nidx != m.Nidx {
 					return bad("nidx", "transfer %s was requested for another person", m.ID)
 				}
+				if t.State == TransferReleased {
+					// Cancelled by the new place: a late or repeated
+					// request freezes nothing.
+					reply = TransferReply{ID: m.ID, Step: StepRequest, State: TransferRefused,
+						Reason: "transfer " + m.ID + " was cancelled by the new insured place"}
+					return nil
+				}
 				reply = *t.Reply
 				reply.State = requestState(t.State)
 			} else if reply, err = s.freezeTx(ctx, tx, m); err != nil {
@@ -468,8 +588,12 @@ func (s *Service) HandleTransfer(ctx context.Context, m TransferMessage) (Transf
 			t.State = TransferClosed
 			reply.State = TransferClosed
 			return s.putTransferTx(ctx, tx, t)
+		case StepRelease:
+			var err error
+			reply, err = s.releaseTx(ctx, tx, t, m)
+			return err
 		default:
-			return bad("step", "want request or confirm")
+			return bad("step", "want request, confirm or release")
 		}
 	})
 	if err != nil {
@@ -477,6 +601,39 @@ func (s *Service) HandleTransfer(ctx context.Context, m TransferMessage) (Transf
 	}
 	s.log.Info("transfer step handled", "transfer_id", m.ID, "step", m.Step, "state", reply.State)
 	return reply, nil
+}
+
+// releaseTx is the out side of a cancellation: a frozen record is active
+// again; a transfer whose request never arrived is recorded as released,
+// so that the request, arriving late, is refused; a closed record stays
+// closed and the reply says so.
+func (s *Service) releaseTx(ctx context.Context, tx *store.Tx, t *Transfer, m TransferMessage) (TransferReply, error) {
+	reply := TransferReply{ID: m.ID, Step: StepRelease, State: TransferReleased}
+	if t == nil {
+		return reply, s.putTransferTx(ctx, tx, &Transfer{ID: m.ID, Side: "out", State: TransferReleased, From: m.From, To: m.To, nidx: m.Nidx})
+	}
+	if t.nidx != m.Nidx {
+		return reply, bad("nidx", "transfer %s was requested for another person", m.ID)
+	}
+	switch t.State {
+	case TransferReleased, TransferRefused:
+		return reply, nil // nothing frozen
+	case TransferClosed:
+		reply.State = TransferClosed
+		return reply, nil
+	case TransferFrozen:
+	default:
+		return reply, fmt.Errorf("%w: release transfer %s in state %s", ErrTransition, m.ID, t.State)
+	}
+	p, err := s.loadBy(ctx, tx, "psn_no", t.PsnNo)
+	if err != nil || p == nil {
+		return reply, fmt.Errorf("basicinfo: transfer %s person: %v", m.ID, err)
+	}
+	if _, err := s.applyTx(ctx, tx, p, EventRelease, "transfer", "transfer "+m.ID+" to "+m.To+" cancelled by the new insured place"); err != nil {
+		return reply, err
+	}
+	t.State = TransferReleased
+	return reply, s.putTransferTx(ctx, tx, t)
 }
 
 // requestState is the state a repeated request reports: once frozen, a
