@@ -64,6 +64,15 @@ func TestTransferCancel(t *testing.T) {
 			}
 			return p
 		}
+		// begin enrols cert at Shenzhen and starts its transfer to Beijing.
+		begin := func(id, cert, name string) (*Person, TransferRequest) {
+			pa := enrol(cert, name)
+			req := TransferRequest{ID: id, From: "440300", Person: person("110100", name, cert), Operator: "opB"}
+			if _, err := f.b.s.StartTransfer(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			return pa, req
+		}
 		states := func(id string) (string, string) {
 			in, out := "", ""
 			if tr, err := f.b.s.Transfer(ctx, id, "in"); err == nil {
@@ -85,11 +94,7 @@ func TestTransferCancel(t *testing.T) {
 
 		t.Run("after activation", func(t *testing.T) {
 			y := certno("440305", "19700101", 11)
-			pa := enrol(y, "郑一")
-			req := TransferRequest{ID: "TR-cancel-0001", From: "440300", Person: person("110100", "郑一", y), Operator: "opB"}
-			if _, err := f.b.s.StartTransfer(ctx, req); err != nil {
-				t.Fatal(err)
-			}
+			pa, req := begin("TR-cancel-0001", y, "郑一")
 			fp.set(StepConfirm, "drop")
 			if _, err := f.b.s.Advance(ctx, req.ID); !errors.Is(err, errLost) {
 				t.Fatalf("advance with the confirm dropped: %v", err)
@@ -172,12 +177,8 @@ func TestTransferCancel(t *testing.T) {
 
 		t.Run("before the request arrived", func(t *testing.T) {
 			y := certno("440305", "19710202", 22)
-			enrol(y, "郑二")
-			req := TransferRequest{ID: "TR-cancel-0002", From: "440300", Person: person("110100", "郑二", y), Operator: "opB"}
 			fp.set(StepRequest, "drop")
-			if _, err := f.b.s.StartTransfer(ctx, req); err != nil {
-				t.Fatal(err)
-			}
+			_, req := begin("TR-cancel-0002", y, "郑二")
 			if _, err := f.b.s.Advance(ctx, req.ID); !errors.Is(err, errLost) {
 				t.Fatalf("advance with the request dropped: %v", err)
 			}
@@ -205,11 +206,7 @@ func TestTransferCancel(t *testing.T) {
 
 		t.Run("after the confirm arrived", func(t *testing.T) {
 			y := certno("440305", "19720303", 33)
-			enrol(y, "郑三")
-			req := TransferRequest{ID: "TR-cancel-0003", From: "440300", Person: person("110100", "郑三", y), Operator: "opB"}
-			if _, err := f.b.s.StartTransfer(ctx, req); err != nil {
-				t.Fatal(err)
-			}
+			_, req := begin("TR-cancel-0003", y, "郑三")
 			fp.set(StepConfirm, "lose")
 			if _, err := f.b.s.Advance(ctx, req.ID); !errors.Is(err, errLost) {
 				t.Fatalf("advance with the confirm's answer lost: %v", err)

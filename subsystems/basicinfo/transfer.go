@@ -297,11 +297,7 @@ func (s *Service) CancelTransfer(ctx context.Context, id string, c TransferCance
 			// The record is pending: it is voided when the old place
 			// answers the release.
 		case TransferActivated:
-			p, err := s.loadBy(ctx, tx, "psn_no", t.PsnNo)
-			if err != nil || p == nil {
-				return fmt.Errorf("basicinfo: transfer %s person: %v", id, err)
-			}
-			if _, err := s.applyTx(ctx, tx, p, EventFreeze, c.Operator, "transfer "+id+" cancelled: "+c.Reason); err != nil {
+			if err := s.transferEventTx(ctx, tx, id, t.PsnNo, EventFreeze, c.Operator, "transfer "+id+" cancelled: "+c.Reason); err != nil {
 				return err
 			}
 		default:
@@ -428,11 +424,7 @@ func (s *Service) applyReply(ctx context.Context, t *Transfer, r TransferReply) 
 		cur.nidx = t.nidx
 		switch {
 		case r.Step == StepRequest && r.State == TransferRefused:
-			p, err := s.loadBy(ctx, tx, "psn_no", cur.PsnNo)
-			if err != nil || p == nil {
-				return fmt.Errorf("basicinfo: transfer %s person: %v", t.ID, err)
-			}
-			if _, err := s.applyTx(ctx, tx, p, EventVoid, "transfer", "refused: "+r.Reason); err != nil {
+			if err := s.transferEventTx(ctx, tx, t.ID, cur.PsnNo, EventVoid, "transfer", "refused: "+r.Reason); err != nil {
 				return err
 			}
 			cur.State, cur.Reply = TransferRefused, &r
@@ -453,11 +445,7 @@ func (s *Service) applyReply(ctx context.Context, t *Transfer, r TransferReply) 
 		case r.Step == StepConfirm && r.State == TransferClosed:
 			cur.State = TransferDone
 		case r.Step == StepRelease && r.State == TransferReleased:
-			p, err := s.loadBy(ctx, tx, "psn_no", cur.PsnNo)
-			if err != nil || p == nil {
-				return fmt.Errorf("basicinfo: transfer %s person: %v", t.ID, err)
-			}
-			if _, err := s.applyTx(ctx, tx, p, EventVoid, "transfer", "transfer "+t.ID+" cancelled; the old place released its record"); err != nil {
+			if err := s.transferEventTx(ctx, tx, t.ID, cur.PsnNo, EventVoid, "transfer", "transfer "+t.ID+" cancelled; the old place released its record"); err != nil {
 				return err
 			}
 			cur.State = TransferCancelled
@@ -465,11 +453,7 @@ func (s *Service) applyReply(ctx context.Context, t *Transfer, r TransferReply) 
 			// The confirm had arrived (its answer was lost): the old
 			// record is transferred and stays so; this one is the
 			// person's record again.
-			p, err := s.loadBy(ctx, tx, "psn_no", cur.PsnNo)
-			if err != nil || p == nil {
-				return fmt.Errorf("basicinfo: transfer %s person: %v", t.ID, err)
-			}
-			if _, err := s.applyTx(ctx, tx, p, EventRelease, "transfer", "transfer "+t.ID+" could not be cancelled: the old place had closed its record"); err != nil {
+			if err := s.transferEventTx(ctx, tx, t.ID, cur.PsnNo, EventRelease, "transfer", "transfer "+t.ID+" could not be cancelled: the old place had closed its record"); err != nil {
 				return err
 			}
 			cur.State = TransferDone
@@ -578,11 +562,7 @@ func (s *Service) HandleTransfer(ctx context.Context, m TransferMessage) (Transf
 			default:
 				return fmt.Errorf("%w: confirm transfer %s in state %s", ErrTransition, m.ID, t.State)
 			}
-			p, err := s.loadBy(ctx, tx, "psn_no", t.PsnNo)
-			if err != nil || p == nil {
-				return fmt.Errorf("basicinfo: transfer %s person: %v", m.ID, err)
-			}
-			if _, err := s.applyTx(ctx, tx, p, EventClose, "transfer", "transfer "+m.ID+" to "+m.To); err != nil {
+			if err := s.transferEventTx(ctx, tx, m.ID, t.PsnNo, EventClose, "transfer", "transfer "+m.ID+" to "+m.To); err != nil {
 				return err
 			}
 			t.State = TransferClosed
@@ -625,15 +605,22 @@ func (s *Service) releaseTx(ctx context.Context, tx *store.Tx, t *Transfer, m Tr
 	default:
 		return reply, fmt.Errorf("%w: release transfer %s in state %s", ErrTransition, m.ID, t.State)
 	}
-	p, err := s.loadBy(ctx, tx, "psn_no", t.PsnNo)
-	if err != nil || p == nil {
-		return reply, fmt.Errorf("basicinfo: transfer %s person: %v", m.ID, err)
-	}
-	if _, err := s.applyTx(ctx, tx, p, EventRelease, "transfer", "transfer "+m.ID+" to "+m.To+" cancelled by the new insured place"); err != nil {
+	if err := s.transferEventTx(ctx, tx, m.ID, t.PsnNo, EventRelease, "transfer", "transfer "+m.ID+" to "+m.To+" cancelled by the new insured place"); err != nil {
 		return reply, err
 	}
 	t.State = TransferReleased
 	return reply, s.putTransferTx(ctx, tx, t)
+}
+
+// transferEventTx moves the person psnNo of transfer id through event kind
+// inside tx.
+func (s *Service) transferEventTx(ctx context.Context, tx *store.Tx, id, psnNo, kind, operator, note string) error {
+	p, err := s.loadBy(ctx, tx, "psn_no", psnNo)
+	if err != nil || p == nil {
+		return fmt.Errorf("basicinfo: transfer %s person: %v", id, err)
+	}
+	_, err = s.applyTx(ctx, tx, p, kind, operator, note)
+	return err
 }
 
 // requestState is the state a repeated request reports: once frozen, a
