@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/crypto/link"
+	"github.com/ybfed/ybfed/crypto/sm"
 	"github.com/ybfed/ybfed/internal/fen"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/settlement"
@@ -214,15 +216,15 @@ func shortErr(err error) string {
 }
 
 type hubRow struct {
-	msgid, kind, infno, treatment, insuplc, fixmedins, psnNo, status string
-	reply                                                            []byte
+	msgid, kind, infno, treatment, insuplc, fixmedins, psnNo, status, sealedFor string
+	reply                                                                       []byte
 }
 
 func getHubRow(ctx context.Context, tx *store.Tx, msgid string) (*hubRow, error) {
 	r := &hubRow{msgid: msgid}
 	var reply string
-	err := tx.QueryRow(ctx, `SELECT kind, infno, treatment, insuplc, fixmedins_code, psn_no, status, reply FROM hub_journal WHERE msgid = ?`, msgid).
-		Scan(&r.kind, &r.infno, &r.treatment, &r.insuplc, &r.fixmedins, &r.psnNo, &r.status, &reply)
+	err := tx.QueryRow(ctx, `SELECT kind, infno, treatment, insuplc, fixmedins_code, psn_no, status, reply, sealed_for FROM hub_journal WHERE msgid = ?`, msgid).
+		Scan(&r.kind, &r.infno, &r.treatment, &r.insuplc, &r.fixmedins, &r.psnNo, &r.status, &reply, &r.sealedFor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -254,8 +256,9 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 	// A repeat returns the stored reply; a reversed msgid is refused. No
 	// row is written before forwarding: a reversal that arrives meanwhile
 	// writes its own, which the answer below then respects.
-	var status, stored string
-	err := h.db.QueryRow(ctx, `SELECT status, reply FROM hub_journal WHERE msgid = ?`, req.Msgid).Scan(&status, &stored)
+	var status, stored, storedFor string
+	sf := sealedFor(req)
+	err := h.db.QueryRow(ctx, `SELECT status, reply, sealed_for FROM hub_journal WHERE msgid = ?`, req.Msgid).Scan(&status, &stored, &storedFor)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -264,6 +267,9 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 		var r Reply
 		if err := json.Unmarshal([]byte(stored), &r); err != nil {
 			return nil, fmt.Errorf("hub journal %s: %w", req.Msgid, err)
+		}
+		if otherKeys(storedFor, sf) {
+			return h.resealed(ctx, req, prov, addr, &r), nil
 		}
 		return &r, nil
 	case status != hubPending:
@@ -282,6 +288,8 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 				return err
 			}
 			switch {
+			case row != nil && row.status == hubDone && otherKeys(row.sealedFor, sf):
+				return nil // a concurrent repeat from other keys: this answer is sealed for us
 			case row != nil && row.status == hubDone:
 				out = &Reply{}
 				return json.Unmarshal(row.reply, out)
@@ -296,10 +304,10 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 				return err
 			}
 			if row == nil {
-				_, err = tx.Exec(ctx, `INSERT INTO hub_journal (msgid, kind, infno, treatment, insuplc, fixmedins_code, psn_no, status, reply, updated)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, req.Msgid, req.Kind, req.Infno, req.Treatment, req.Insuplc, req.FixmedinsCode, req.PsnNo, hubDone, string(b), h.now().UnixMilli())
+				_, err = tx.Exec(ctx, `INSERT INTO hub_journal (msgid, kind, infno, treatment, insuplc, fixmedins_code, psn_no, status, reply, sealed_for, updated)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, req.Msgid, req.Kind, req.Infno, req.Treatment, req.Insuplc, req.FixmedinsCode, req.PsnNo, hubDone, string(b), sf, h.now().UnixMilli())
 			} else {
-				err = h.setStatus(ctx, tx, req.Msgid, hubDone, b)
+				_, err = tx.Exec(ctx, `UPDATE hub_journal SET status = ?, reply = ?, sealed_for = ?, updated = ? WHERE msgid = ?`, hubDone, string(b), sf, h.now().UnixMilli(), req.Msgid)
 			}
 			if err != nil {
 				return fmt.Errorf("hub journal %s: %w", req.Msgid, err)
@@ -353,6 +361,40 @@ func (h *Hub) settle(ctx context.Context, req *Request) (*Reply, error) {
 		return unavailable("insured place %s did not answer in time; the transaction was reversed (冲正) there and nothing was paid", prov), nil
 	}
 	return unavailable("insured place %s did not answer in time; its reversal (冲正) is queued at the hub and nothing will be paid", prov), nil
+}
+
+// sealedFor is the digest of the keys req's reply is sealed under: the
+// treatment node's encryption certificate and the insured node's serial;
+// "" for a request with nothing sealed.
+func sealedFor(req *Request) string {
+	if len(req.Private) == 0 {
+		return ""
+	}
+	d := sm.Hash([]byte(req.ReplyTo + "\x00" + req.SealedTo))
+	return hex.EncodeToString(d[:16])
+}
+
+// otherKeys reports whether a reply journaled sealed for stored cannot be
+// opened by the sender of a request sealed for now.
+func otherKeys(stored, now string) bool { return stored != "" && now != "" && stored != now }
+
+// resealed answers a repeat of a settled msgid from a treatment node that
+// holds other keys than the journaled reply is sealed for (another node of
+// the province, a renewed encryption certificate): the hub cannot read or
+// reseal that reply, so it asks the insured node, which answers the repeat
+// from its own store of the msgid, sealed for this sender; nothing new is
+// journaled. If the insured node does not answer, the journaled reply is
+// returned: the sender cannot open it and reverses the msgid.
+func (h *Hub) resealed(ctx context.Context, req *Request, prov, addr string, journaled *Reply) *Reply {
+	fctx, cancel := deadlineCtx(ctx, req, h.timeout)
+	defer cancel()
+	reply, err := h.c.send(fctx, prov, addr, PathInsured, req)
+	if err != nil {
+		h.log.Warn("hub: repeat from other keys, insured node did not answer; returning the journaled reply", "msgid", req.Msgid, "to", prov, "err", err)
+		return journaled
+	}
+	h.log.Info("hub: repeat from other keys answered by the insured node", "msgid", req.Msgid, "to", prov, "code", reply.Code)
+	return reply
 }
 
 // reverse handles a reversal from a treatment node: the hub records it

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ybfed/ybfed/crypto/ca"
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/settlement"
@@ -298,5 +299,72 @@ func TestHubFailover(t *testing.T) {
 	}
 	if ok < n/2 {
 		t.Errorf("only %d of %d settled: failover did not carry the traffic", ok, n)
+	}
+}
+
+// TestRepeatFromOtherKeys: a routed 2207 settled through the hub is
+// repeated, with its msgid, by a treatment node of the same province that
+// holds another encryption certificate (a second node of the province, or
+// the node after its certificate was renewed). The hub can neither open
+// nor reseal its journaled reply, so the insured node answers the repeat
+// from its own store of the msgid, sealed for the new keys: the same
+// output, and still one journal row, one clearing item and one settlement.
+// With the insured node unreachable the repeat gets the journaled reply,
+// which that node cannot open: an unknown outcome, which it reverses.
+func TestRepeatFromOtherKeys(t *testing.T) {
+	ctx := context.Background()
+	f := startFed(t, store.SQLite, 30*time.Second, Options{Policies: PolicyMap{"440300": fixturePolicy(t)}})
+	psn, acc := putExample2207Person(t, f.insured)
+	h := newHospital(t, f.treat, "H11010500123", "110105", settlement.Level3)
+
+	f.router.hold.Store(true)
+	mdtrt := outpatient(t, h, psn, "310", "440300", "OK01", example2207)
+	msgid := h.msgid()
+	if r, _ := h.call(t, "2207", msgid, "440300", settleData(psn, mdtrt, "OK01", "310", "11", totals2207)); r.Infcode != -1 {
+		t.Fatalf("2207 with the hub held back: %+v", r)
+	}
+	held := f.router.take()
+	f.router.hold.Store(false)
+	if len(held) != 1 {
+		t.Fatalf("held %+v", held)
+	}
+	firstCl := pinnedClient(t, f, f.hubLn.addr)
+	first, err := firstCl.Forward(ctx, held[0])
+	if err != nil || first.Code != "" || first.Clearing == nil {
+		t.Fatalf("first send: %+v %v", first, err)
+	}
+	other, err := route.NewClient(route.ClientOptions{Material: material(t, "110000", ca.RoleProvince),
+		Directory: route.NewStaticDirectory(map[string]string{route.NationalAdmdvs: f.hubLn.addr})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	again, err := other.Forward(ctx, held[0])
+	if err != nil || again.Code != "" {
+		t.Fatalf("repeat from other keys: %+v %v", again, err)
+	}
+	if !bytes.Equal(again.Output, first.Output) || again.Clearing == nil || again.Clearing.SetlID != first.Clearing.SetlID || again.Clearing.FundPay != first.Clearing.FundPay {
+		t.Errorf("repeat from other keys answered\n%s %+v\nwant\n%s %+v", again.Output, again.Clearing, first.Output, first.Clearing)
+	}
+	for _, c := range []struct {
+		db    *store.DB
+		table string
+	}{{f.hubDB, "hub_journal"}, {f.hubDB, "hub_clearing"}, {f.insured.db, "stl_setl"}, {f.insured.db, "stl_msg"}} {
+		if n := rowsOf(t, c.db, c.table, msgid); n != 1 {
+			t.Errorf("%d rows of %s, want 1", n, c.table)
+		}
+	}
+	if got, _ := f.insured.svc.Accumulators(ctx, psn, "310"); got.SettlementCount != acc.SettlementCount+1 {
+		t.Errorf("accumulators %+v, from %+v", got, acc)
+	}
+
+	// The insured node unreachable: the journaled reply comes back, sealed
+	// for the first node's keys, and the other node cannot open it.
+	f.dir.Set("440000", "127.0.0.1:1")
+	if r, err := other.Forward(ctx, held[0]); err == nil {
+		t.Fatalf("repeat from other keys with the insured node unreachable opened %+v", r)
+	}
+	if r, err := firstCl.Forward(ctx, held[0]); err != nil || !bytes.Equal(r.Output, first.Output) {
+		t.Fatalf("repeat from the first keys with the insured node unreachable: %+v %v", r, err)
 	}
 }
