@@ -16,6 +16,7 @@ import (
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/config"
+	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/analytics"
 	"github.com/ybfed/ybfed/subsystems/basicinfo"
 	"github.com/ybfed/ybfed/subsystems/credit"
@@ -40,6 +41,8 @@ type SubsystemComponent struct {
 	s         subsystem.Subsystem
 	name      string
 	internode func(*mux.Router)
+	hubStore  bool
+	shared    *store.DB // the shared hub database it runs on, opened by Start
 	started   bool
 }
 
@@ -58,6 +61,16 @@ func (c *SubsystemComponent) WithInternode(register func(*mux.Router)) *Subsyste
 	return c
 }
 
+// OnHubStore makes the subsystem keep its tables, on a national node whose
+// configuration names a shared hub database (hub.storage), in that
+// database instead of the node's own, so that the national nodes sharing
+// the hub role share them too (basicinfo's national person index: a
+// province's push to one national node is found by a look-up at another).
+func (c *SubsystemComponent) OnHubStore() *SubsystemComponent {
+	c.hubStore = true
+	return c
+}
+
 // Name is the subsystem's name.
 func (c *SubsystemComponent) Name() string { return c.name }
 
@@ -70,23 +83,36 @@ func (c *SubsystemComponent) Start(ctx context.Context, h *Host) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	if d.Migrations != nil {
-		if err := h.DB.Migrate(ctx, d.Name, d.Migrations); err != nil {
-			return fmt.Errorf("%s: %w", d.Name, err)
-		}
-	}
 	log := h.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	db := h.DB
+	if c.hubStore && h.Config != nil && h.Config.Node.Role == config.RoleNational {
+		if sc, ok := h.Config.HubStoreConfig(); ok {
+			shared, err := store.Open(ctx, sc, log)
+			if err != nil {
+				return fmt.Errorf("%s: shared hub database: %w", d.Name, err)
+			}
+			c.shared, db = shared, shared
+			log.Info("subsystem on the shared hub database", "subsystem", d.Name, "driver", sc.Driver)
+		}
+	}
+	if d.Migrations != nil {
+		if err := db.Migrate(ctx, d.Name, d.Migrations); err != nil {
+			c.closeShared()
+			return fmt.Errorf("%s: %w", d.Name, err)
+		}
+	}
 	env := subsystem.Env{
-		DB: h.DB, Log: log.With("subsystem", d.Name),
+		DB: db, Log: log.With("subsystem", d.Name),
 		Hospital: h.Hospital, Admin: h.Admin, Console: h.Console,
 	}
 	if h.Config != nil {
 		env.Admdvs = h.Config.Node.Admdvs
 	}
 	if err := c.s.Start(ctx, env); err != nil {
+		c.closeShared()
 		return fmt.Errorf("%s: start: %w", d.Name, err)
 	}
 	c.started = true
@@ -110,7 +136,16 @@ func (c *SubsystemComponent) Stop(ctx context.Context) error {
 		return nil
 	}
 	c.started = false
-	return c.s.Stop(ctx)
+	err := c.s.Stop(ctx)
+	c.closeShared()
+	return err
+}
+
+func (c *SubsystemComponent) closeShared() {
+	if c.shared != nil {
+		c.shared.Close()
+		c.shared = nil
+	}
 }
 
 // BusinessOptions locate the reference data of the business subsystems
@@ -280,7 +315,7 @@ func (b *Business) Components() []Component {
 		NewSubsystemComponent(b.Payment),
 		NewSubsystemComponent(b.Supervision),
 		NewSubsystemComponent(b.Credit),
-		NewSubsystemComponent(b.BasicInfo).WithInternode(b.BasicInfo.RegisterInternode),
+		NewSubsystemComponent(b.BasicInfo).WithInternode(b.BasicInfo.RegisterInternode).OnHubStore(),
 		NewSubsystemComponent(b.InternalControl),
 		NewSubsystemComponent(b.PublicService).WithInternode(b.PublicService.RegisterInternode),
 		NewSubsystemComponent(b.Monitoring),

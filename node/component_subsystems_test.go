@@ -5,16 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/ybfed/ybfed/configs"
 	"github.com/ybfed/ybfed/crypto/pii"
 	"github.com/ybfed/ybfed/node/auditlog"
 	"github.com/ybfed/ybfed/node/config"
@@ -250,4 +253,72 @@ func TestRegisterSubsystems(t *testing.T) {
 			t.Fatal("transfer delivery on the hospital listener")
 		}
 	})
+}
+
+// TestNationalIndexOnSharedHubStore: two national nodes naming one
+// PostgreSQL database as hub.storage keep basicinfo's national person
+// index there, so a province's push taken by one is found by a look-up
+// at the other (a province fails over to whichever national node is
+// alive); the nodes' own databases hold none of it. A province node's
+// basicinfo, wired the same way, stays on its own database.
+func TestNationalIndexOnSharedHubStore(t *testing.T) {
+	ctx := context.Background()
+	sc := storetest.Config(t, store.Postgres)
+	start := func(admdvs, extra string) (*basicinfo.Service, *store.DB) {
+		t.Helper()
+		b, err := configs.Center(admdvs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		over := fmt.Sprintf("data_dir: %s\n%s", t.TempDir(), extra)
+		if admdvs == "100000" {
+			over += fmt.Sprintf("hub: {storage: {driver: postgres, url: %q}}\n", sc.URL)
+		}
+		cfg, err := config.Parse(configs.Defaults(), b, []byte(over))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := basicinfo.New(basicinfo.Options{Keys: testKeys(t), SyncInterval: -1})
+		comp := NewSubsystemComponent(svc).OnHubStore()
+		own := storetest.Open(t, store.SQLite)
+		if err := comp.Start(ctx, &Host{Config: cfg, DB: own, Admin: mux.NewRouter()}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = comp.Stop(ctx) })
+		return svc, own
+	}
+	natA, ownA := start("100000", "")
+	natB, ownB := start("100000", "node: {id: 100000-2}\n")
+	nid := strings.Repeat("ab", 32)
+	push := basicinfo.IndexPush{Province: "440000", Entries: []basicinfo.IndexEntry{{Nidx: nid, Admdvs: "440300", Status: basicinfo.StatusActive, Version: 1}}}
+	if _, err := natA.ApplyIndex(ctx, push); err != nil {
+		t.Fatal(err)
+	}
+	got, err := natB.Locate(ctx, nid)
+	if err != nil || len(got) != 1 || got[0].Admdvs != "440300" || got[0].Status != basicinfo.StatusActive {
+		t.Fatalf("look-up at the other national node = %+v, %v", got, err)
+	}
+	// The same person pushed by another province through B is a
+	// duplicate A sees.
+	if _, err := natB.ApplyIndex(ctx, basicinfo.IndexPush{Province: "110000", Entries: []basicinfo.IndexEntry{{Nidx: nid, Admdvs: "110100", Status: basicinfo.StatusActive, Version: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := natA.NationalDuplicates(ctx, 0); err != nil || len(d) != 1 || len(d[0].Provinces) != 2 {
+		t.Fatalf("duplicates at A = %+v, %v", d, err)
+	}
+	for i, own := range []*store.DB{ownA, ownB} {
+		var n int
+		if err := own.QueryRow(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'bi_national_index'`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("national node %d's own database has the index table (%d, %v)", i, n, err)
+		}
+	}
+	// A province node keeps its register on its own database.
+	prov, ownP := start("440000", "")
+	if _, err := prov.Enrol(ctx, basicinfo.Person{Certno: "440305196606060428", Name: "张三", Gend: "2", Insutype: "310", InsuplcAdmdvs: "440300"}, "op1"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := ownP.QueryRow(ctx, `SELECT COUNT(*) FROM bi_person`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("province register on its own database: %d persons, %v", n, err)
+	}
 }
