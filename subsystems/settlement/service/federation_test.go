@@ -235,6 +235,13 @@ func (f *fed) liveHub(tb testing.TB) *hubNode {
 // treatment node's directory lists them all.
 func startFedHubs(tb testing.TB, kind store.Kind, nhubs int, timeout time.Duration, insuredOpt Options) *fed {
 	tb.Helper()
+	return startFedWith(tb, kind, nhubs, timeout, insuredOpt, Options{})
+}
+
+// startFedWith is startFedHubs with the treatment node's options beyond
+// its place, router and route timeout.
+func startFedWith(tb testing.TB, kind store.Kind, nhubs int, timeout time.Duration, insuredOpt, treatOpt Options) *fed {
+	tb.Helper()
 	ctx := context.Background()
 	f := &fed{dir: route.NewStaticDirectory(nil), byHub: map[string]int{}}
 
@@ -308,7 +315,8 @@ func startFedHubs(tb testing.TB, kind store.Kind, nhubs int, timeout time.Durati
 	}
 	f.treatMat = trMat
 	f.router = &holdingRouter{next: client}
-	f.treat = startNode(tb, storetest.Open(tb, kind), Options{Admdvs: "110000", Router: f.router, RouteTimeout: timeout})
+	treatOpt.Admdvs, treatOpt.Router, treatOpt.RouteTimeout = "110000", f.router, timeout
+	f.treat = startNode(tb, storetest.Open(tb, kind), treatOpt)
 	return f
 }
 

@@ -67,12 +67,24 @@ func visitDiagnoses(doc string) (diags []string, begntime string) {
 	return diags, d.Mdtrtinfo.Begntime
 }
 
-// preCheck runs the pre-settlement check of a settlement computed by
-// settleLocal and returns the warn_msg ("" without warnings).
-func (s *Service) preCheck(ctx context.Context, q querier, c *call, t *settleTarget, res *settlement.Result, sp *storedPerson, batch string) string {
+// preCheckBatch is the fee-detail batch a settlement covers for the
+// pre-settlement check: an outpatient one's chrg_bchno, every unsettled
+// line of an inpatient stay ("").
+func preCheckBatch(in *settlement.InputSettle) string {
+	if in.Inpatient {
+		return ""
+	}
+	return in.Data.ChrgBchno
+}
+
+// preCheck runs the pre-settlement check of a settlement computed here
+// (settleLocal) or answered by the insured place (settleRouted: gend and
+// brdy come from its setlinfo) and returns the warn_msg ("" without
+// warnings).
+func (s *Service) preCheck(ctx context.Context, q querier, c *call, t *settleTarget, res *settlement.Result, gend, brdy, batch string) string {
 	si := &res.Setlinfo
 	b := &PreSettleBill{SetlID: si.SetlID, MdtrtID: t.visit.mdtrtID, PsnNo: t.visit.psnNo, Fixmedins: c.req.FixmedinsCode,
-		MedinsLv: c.hosp.level, Gend: sp.person.BaseInfo.Gend, Brdy: sp.person.BaseInfo.Brdy, Inpatient: t.visit.inpatient,
+		MedinsLv: c.hosp.level, Gend: gend, Brdy: brdy, Inpatient: t.visit.inpatient,
 		SetlDate: c.recv.In(cst).Format("2006-01-02"), Medfee: si.MedfeeSumamt, FundPay: si.FundPaySumamt}
 	var begn string
 	b.Diagnoses, begn = visitDiagnoses(t.visit.doc)

@@ -57,7 +57,10 @@ func unavailableErr(format string, args ...any) error {
 
 // readOnly forwards a transaction that changes nothing and answers with
 // the insured place's output.
-func (s *Service) readOnly(ctx context.Context, c *call, req *route.Request) ([]byte, error) {
+// readOnly forwards a request that changes nothing anywhere and answers
+// with the insured place's output; seen, when set, looks at that output
+// first (the pre-settlement check of a routed 2206/2303).
+func (s *Service) readOnly(ctx context.Context, c *call, req *route.Request, seen func(out json.RawMessage)) ([]byte, error) {
 	reply, err := s.forward(ctx, req)
 	if err != nil {
 		if settlement.ErrorCode(err) != settlement.EINTERNAL {
@@ -68,7 +71,19 @@ func (s *Service) readOnly(ctx context.Context, c *call, req *route.Request) ([]
 	if err := replyError(reply); err != nil {
 		return nil, err
 	}
+	if seen != nil {
+		seen(reply.Output)
+	}
 	return s.success(c, json.RawMessage(reply.Output))
+}
+
+// routedPreCheck runs the pre-settlement check at the treatment place on
+// a settlement the insured place answered: the fee lines and diagnoses
+// are this node's, gender and birth date come from the answer's setlinfo.
+func (s *Service) routedPreCheck(ctx context.Context, q querier, c *call, t *settleTarget, in *settlement.InputSettle, res *settlement.Result) {
+	if s.precheck != nil {
+		c.warn = s.preCheck(ctx, q, c, t, res, res.Setlinfo.Gend, res.Setlinfo.Brdy, preCheckBatch(in))
+	}
 }
 
 func shortErr(err error) string {
@@ -82,7 +97,7 @@ func shortErr(err error) string {
 func (s *Service) queryRouted(ctx context.Context, c *call) ([]byte, error) {
 	req := s.routeRequest(c, route.KindAccum)
 	req.Query, _ = json.Marshal(c.in.(*settlement.Input5206).Data)
-	return s.readOnly(ctx, c, req)
+	return s.readOnly(ctx, c, req, nil)
 }
 
 func (s *Service) personRouted(ctx context.Context, c *call) (any, error) {
@@ -354,14 +369,20 @@ func (s *Service) settleRouted(ctx context.Context, c *call, pre bool) ([]byte, 
 	if resp, err := s.journaled(ctx, c); resp != nil || err != nil {
 		return resp, err
 	}
-	if _, err := s.prepareSettle(ctx, s.db, c, in); err != nil {
+	pt, err := s.prepareSettle(ctx, s.db, c, in)
+	if err != nil {
 		return nil, err
 	}
 	si := s.settleInput(c, in)
 	if pre {
 		req := s.routeRequest(c, route.KindPreSettle)
 		req.Settle = &si
-		return s.readOnly(ctx, c, req)
+		return s.readOnly(ctx, c, req, func(out json.RawMessage) {
+			var res settlement.Result
+			if json.Unmarshal(out, &res) == nil {
+				s.routedPreCheck(ctx, s.db, c, pt, in, &res)
+			}
+		})
 	}
 	req := s.routeRequest(c, route.KindSettle)
 	req.Settle = &si
@@ -379,6 +400,7 @@ func (s *Service) settleRouted(ctx context.Context, c *call, pre bool) ([]byte, 
 		if st.SetlID != si.SetlID || st.Totals() != in.Data.Totals {
 			return nil, settlement.Errorf(settlement.EINTERNAL, "insured place answered for another settlement")
 		}
+		s.routedPreCheck(ctx, tx, c, t, in, &res)
 		row := &setlRow{setlID: st.SetlID, msgid: c.req.Msgid, infno: c.req.Infno, role: roleTreatment, mdtrtID: t.visit.mdtrtID,
 			psnNo: st.PsnNo, insutype: st.Insutype, fixmedins: c.req.FixmedinsCode, treatment: c.req.MdtrtareaAdmvs, insuplc: c.req.InsuplcAdmdvs,
 			setlTime: st.SetlTime, medfee: st.MedfeeSumamt, fundPay: st.FundPaySumamt, acctPay: st.AcctPay, cashPay: st.PsnCashPay,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -389,5 +390,78 @@ func TestRouted2207LikeLocal(t *testing.T) {
 	norm := strings.NewReplacer(`"`+r.MdtrtID+`"`, `"`+l.MdtrtID+`"`, `"`+r.SetlID+`"`, `"`+l.SetlID+`"`, `"`+r.MedinsSetlID+`"`, `"`+l.MedinsSetlID+`"`).Replace(string(routed))
 	if norm != string(local) {
 		t.Fatalf("routed 2207 answer differs from the local one:\nrouted %s\nlocal  %s", routed, local)
+	}
+}
+
+// recordingCheck is a pre-settlement check that warns about bills with a
+// line of code and keeps the bills it saw.
+type recordingCheck struct {
+	code  string
+	mu    sync.Mutex
+	bills []PreSettleBill
+}
+
+func (r *recordingCheck) PreSettle(_ context.Context, b *PreSettleBill) ([]string, error) {
+	r.mu.Lock()
+	r.bills = append(r.bills, *b)
+	r.mu.Unlock()
+	for _, l := range b.Lines {
+		if l.Code == r.code {
+			return []string{"R900 测试规则: " + l.Code}, nil
+		}
+	}
+	return nil, nil
+}
+
+// TestRoutedPreSettlementCheck: the treatment node's pre-settlement check
+// (supervision's rules at the place of treatment) also runs on routed
+// 2206 and 2207: on this node's fee lines, with the person's gender and
+// birth date from the insured place's answer. Its warnings are in the
+// answer's warn_msg, a repeat of the 2207 returns the same answer, and a
+// bill without the line gets none.
+func TestRoutedPreSettlementCheck(t *testing.T) {
+	ctx := context.Background()
+	chk := &recordingCheck{code: "XL01XC000A001010100001"}
+	f := startFedWith(t, store.SQLite, 1, 30*time.Second, Options{Policies: PolicyMap{"440300": fixturePolicy(t)}}, Options{PreCheck: chk})
+	var person settlement.Person
+	mustReadJSON(t, "2207_person.json", &person)
+	person.BaseInfo.Certno, person.BaseInfo.Gend, person.BaseInfo.Brdy = "440301199001011234", "1", "1990-01-01"
+	if err := f.insured.svc.PutPerson(ctx, &person); err != nil {
+		t.Fatal(err)
+	}
+	psn := person.BaseInfo.PsnNo
+	var acc settlement.Accumulators
+	mustReadJSON(t, "2207_accumulators.json", &acc)
+	if err := f.insured.svc.PutAccumulators(ctx, psn, "310", acc); err != nil {
+		t.Fatal(err)
+	}
+	h := newHospital(t, f.treat, "H11010500123", "110105", settlement.Level3)
+
+	mdtrt := outpatient(t, h, psn, "310", "440300", "CB01", example2207)
+	msgid := h.msgid()
+	for _, c := range []struct{ infno, msgid string }{{"2206", h.msgid()}, {"2207", msgid}, {"2207", msgid}} {
+		r, raw := h.call(t, c.infno, c.msgid, "440300", settleData(psn, mdtrt, "CB01", "310", "11", totals2207))
+		if r.Infcode != 0 || r.WarnMsg != "R900 测试规则: XL01XC000A001010100001" {
+			t.Fatalf("routed %s: %s", c.infno, raw)
+		}
+	}
+	chk.mu.Lock()
+	bills := append([]PreSettleBill(nil), chk.bills...)
+	chk.mu.Unlock()
+	if len(bills) != 2 {
+		t.Fatalf("%d bills checked, want 2 (2206 and 2207; the repeat is answered from the journal)", len(bills))
+	}
+	for _, b := range bills {
+		if b.PsnNo != psn || b.MdtrtID != mdtrt || b.Gend != "1" || b.Brdy != "1990-01-01" || len(b.Lines) != 3 ||
+			b.Medfee != totals2207.MedfeeSumamt || b.FundPay != 21000 || b.Fixmedins != "H11010500123" || b.MedinsLv != settlement.Level3 {
+			t.Errorf("bill checked %+v", b)
+		}
+	}
+
+	// A visit without the line: no warning.
+	mdtrt2 := outpatient(t, h, psn, "310", "440300", "CB02", example2207[2:])
+	r, raw := h.call(t, "2207", h.msgid(), "440300", settleData(psn, mdtrt2, "CB02", "310", "11", settlement.Totals{MedfeeSumamt: 15000, InscpScpAmt: 15000}))
+	if r.Infcode != 0 || r.WarnMsg != "" {
+		t.Fatalf("routed 2207 without the line: %s", raw)
 	}
 }

@@ -244,11 +244,7 @@ func (s *Service) settleLocal(ctx context.Context, c *call, q querier, tx *store
 		return nil, err
 	}
 	if s.precheck != nil {
-		batch := in.Data.ChrgBchno
-		if in.Inpatient {
-			batch = ""
-		}
-		c.warn = s.preCheck(ctx, q, c, t, &res, sp, batch)
+		c.warn = s.preCheck(ctx, q, c, t, &res, sp.person.BaseInfo.Gend, sp.person.BaseInfo.Brdy, preCheckBatch(in))
 	}
 	if tx == nil { // pre-settlement: nothing written
 		return &res, nil
