@@ -15,8 +15,9 @@ import (
 // settling transaction and drained by the node), the bills of a period
 // for post-settlement supervision, and recovery postings.
 
-// InpatientCase is an inpatient settlement of a person insured here, as
-// the payment subsystem groups it.
+// InpatientCase is an inpatient settlement made here (of a person insured
+// here, or routed to the person's insured place), as the payment
+// subsystem groups it.
 type InpatientCase struct {
 	SetlID, Fixmedins, PsnNo string
 	// Gen is the feed generation the case was read at; AckCases needs it.
@@ -157,12 +158,23 @@ func (s *Service) inpatientCase(ctx context.Context, setlID string) (InpatientCa
 	if v == nil {
 		return c, fmt.Errorf("case feed: visit %s of settlement %s missing", r.mdtrtID, setlID)
 	}
-	sp, err := s.loadPerson(ctx, s.db, r.psnNo)
-	if err != nil {
-		return c, err
-	}
-	if sp == nil {
-		return c, fmt.Errorf("case feed: person %s of settlement %s missing", r.psnNo, setlID)
+	if r.role == roleTreatment {
+		// Insured elsewhere: gender and birth date as the insured place
+		// answered them.
+		var res settlement.Result
+		if err := json.Unmarshal([]byte(r.result), &res); err != nil {
+			return c, fmt.Errorf("case feed: settlement %s answer: %w", setlID, err)
+		}
+		c.Gend, c.Brdy = res.Setlinfo.Gend, res.Setlinfo.Brdy
+	} else {
+		sp, err := s.loadPerson(ctx, s.db, r.psnNo)
+		if err != nil {
+			return c, err
+		}
+		if sp == nil {
+			return c, fmt.Errorf("case feed: person %s of settlement %s missing", r.psnNo, setlID)
+		}
+		c.Gend, c.Brdy = sp.person.BaseInfo.Gend, sp.person.BaseInfo.Brdy
 	}
 	var doc stayDoc
 	if err := json.Unmarshal([]byte(v.doc), &doc); err != nil {
@@ -172,7 +184,6 @@ func (s *Service) inpatientCase(ctx context.Context, setlID string) (InpatientCa
 		return c, fmt.Errorf("case feed: hospital %s: %w", r.fixmedins, err)
 	}
 	c.Fixmedins, c.PsnNo, c.Medfee, c.FundPay = r.fixmedins, r.psnNo, r.medfee, r.fundPay
-	c.Gend, c.Brdy = sp.person.BaseInfo.Gend, sp.person.BaseInfo.Brdy
 	c.Diagnoses, _ = visitDiagnoses(v.doc)
 	c.Operations = doc.operations()
 	c.AdmDate, c.DscgDate = doc.admDate(), datePart(doc.Dscginfo.Endtime)

@@ -417,6 +417,13 @@ func (s *Service) settleRouted(ctx context.Context, c *call, pre bool) ([]byte, 
 		if err := s.closeVisit(ctx, tx, t.visit, in, row.setlID); err != nil {
 			return nil, err
 		}
+		// The treatment place groups the stay for DRG/DIP payment too
+		// (就医地管理), as a local one.
+		if in.Inpatient && in.Data.MidSetlFlag != "1" {
+			if err := queueCase(ctx, tx, row.setlID, s.now().UnixMilli()); err != nil {
+				return nil, err
+			}
+		}
 		return json.RawMessage(reply.Output), nil
 	}
 	return s.routedWrite(ctx, c, req, check, apply)

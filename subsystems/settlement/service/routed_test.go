@@ -465,3 +465,73 @@ func TestRoutedPreSettlementCheck(t *testing.T) {
 		t.Fatalf("routed 2207 without the line: %s", raw)
 	}
 }
+
+// TestRoutedInpatientCaseFeed: a stay of a person insured in Shenzhen,
+// treated and settled (2304) at a Beijing hospital through the hub, goes
+// on the treatment node's DRG/DIP case feed like a local stay, with the
+// gender and birth date the insured place answered and this node's
+// diagnoses and dates; the insured node queues nothing; the routed 2305
+// withdraws the case.
+func TestRoutedInpatientCaseFeed(t *testing.T) {
+	ctx := context.Background()
+	f := startFed(t, store.SQLite, 30*time.Second, Options{Policies: PolicyMap{"440300": fixturePolicy(t)}})
+	var person settlement.Person
+	mustReadJSON(t, "2207_person.json", &person)
+	person.BaseInfo.Certno, person.BaseInfo.Gend, person.BaseInfo.Brdy = "440301199001011234", "2", "1958-07-01"
+	if err := f.insured.svc.PutPerson(ctx, &person); err != nil {
+		t.Fatal(err)
+	}
+	psn := person.BaseInfo.PsnNo
+	h := newHospital(t, f.treat, "H11010500123", "110105", settlement.Level3)
+	var adm struct {
+		Result struct {
+			MdtrtID string `json:"mdtrt_id"`
+		} `json:"result"`
+	}
+	diag := []any{obj("diag_type", "1", "diag_srt_no", "1", "diag_code", "K35.800", "diag_name", "阑尾炎", "diag_time", "2024-05-10 09:00:00")}
+	h.ok(t, "2401", "440300", obj("mdtrtinfo", obj("psn_no", psn, "insutype", "310", "begntime", "2024-05-10 08:00:00",
+		"mdtrt_cert_type", "02", "mdtrt_cert_no", person.BaseInfo.Certno, "med_type", "21", "ipt_no", "IP001", "atddr_no", "D01",
+		"chfpdr_name", "王医生", "adm_dept_codg", "A03", "adm_dept_name", "外科", "dscg_maindiag_code", "K35.800", "dscg_maindiag_name", "阑尾炎"),
+		"diseinfo", diag), &adm)
+	mdtrt := adm.Result.MdtrtID
+	var fees settlement.Request
+	mustReadJSON(t, "2301_request.json", &fees)
+	var in settlement.InputFeeDetail
+	if err := json.Unmarshal(fees.Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	for i := range in.Feedetail {
+		in.Feedetail[i].MdtrtID, in.Feedetail[i].PsnNo = mdtrt, psn
+	}
+	var priced struct {
+		Result []settlement.PricedLine `json:"result"`
+	}
+	h.ok(t, "2301", "440300", in, &priced)
+	h.ok(t, "2402", "440300", obj("dscginfo", obj("mdtrt_id", mdtrt, "psn_no", psn, "insutype", "310", "endtime", "2024-05-20 09:00:00",
+		"dise_codg", "K35.800", "dise_name", "阑尾炎", "dscg_way", "1"), "diseinfo", diag), nil)
+	tot := settlement.Sum(priced.Result)
+	var out settleOut
+	h.ok(t, "2304", "440300", settleData(psn, mdtrt, "", "310", "21", tot), &out)
+
+	cs, err := f.treat.svc.PendingCases(ctx, 10)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("treatment node's case feed: %+v %v", cs, err)
+	}
+	c := cs[0]
+	if c.SetlID != out.Setlinfo.SetlID || c.Withdrawn || c.Gend != "2" || c.Brdy != "1958-07-01" || c.PsnNo != psn ||
+		c.Fixmedins != "H11010500123" || c.MedinsLv != settlement.Level3 || len(c.Diagnoses) != 1 || c.Diagnoses[0] != "K35.800" ||
+		c.AdmDate != "2024-05-10" || c.DscgDate != "2024-05-20" || c.Medfee != tot.MedfeeSumamt || c.FundPay != out.Setlinfo.FundPaySumamt {
+		t.Errorf("routed case %+v (settled %+v)", c, out.Setlinfo)
+	}
+	if ins, err := f.insured.svc.PendingCases(ctx, 10); err != nil || len(ins) != 0 {
+		t.Errorf("insured node's case feed: %+v %v", ins, err)
+	}
+	if err := f.treat.svc.AckCases(ctx, []CaseAck{{SetlID: c.SetlID, Gen: c.Gen}}); err != nil {
+		t.Fatal(err)
+	}
+	h.ok(t, "2305", "440300", obj("data", obj("psn_no", psn, "mdtrt_id", mdtrt, "setl_id", out.Setlinfo.SetlID)), nil)
+	cs, err = f.treat.svc.PendingCases(ctx, 10)
+	if err != nil || len(cs) != 1 || cs[0].SetlID != out.Setlinfo.SetlID || !cs[0].Withdrawn {
+		t.Fatalf("case feed after the routed 2305: %+v %v", cs, err)
+	}
+}

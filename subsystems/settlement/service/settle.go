@@ -211,10 +211,11 @@ func (s *Service) commitPaying(ctx context.Context, tx *store.Tx, res *settlemen
 	return post(ctx, tx, row.msgid, row.setlID, s.now().UnixMilli(), lines)
 }
 
-// requeueCase puts a local inpatient settlement whose state changed
-// (cancelled, reversed, restored) on the case feed again.
+// requeueCase puts an inpatient settlement made here (a local one, or a
+// routed one treated here) whose state changed (cancelled, reversed,
+// restored) on the case feed again.
 func (s *Service) requeueCase(ctx context.Context, tx *store.Tx, r *setlRow) error {
-	if r.role != roleLocal || r.infno != settlement.Infno2304 {
+	if r.role == roleInsured || r.infno != settlement.Infno2304 {
 		return nil
 	}
 	return queueCase(ctx, tx, r.setlID, s.now().UnixMilli())
@@ -391,6 +392,9 @@ func (s *Service) cancelSetl(ctx context.Context, tx *store.Tx, orig *setlRow, m
 	if err := s.releaseVisit(ctx, tx, orig); err != nil {
 		return nil, err
 	}
+	if err := s.requeueCase(ctx, tx, orig); err != nil {
+		return nil, err
+	}
 	return cr, nil
 }
 
@@ -432,9 +436,6 @@ func (s *Service) cancelLocal(ctx context.Context, c *call, tx *store.Tx) (any, 
 	}
 	cr, err := s.cancelSetl(ctx, tx, orig, c.req.Msgid, c.req.Infno, derivedID(c.req.MdtrtareaAdmvs, 'S', c.req.Msgid), c.recv.In(cst).Format(layoutDateTime))
 	if err != nil {
-		return nil, err
-	}
-	if err := s.requeueCase(ctx, tx, orig); err != nil {
 		return nil, err
 	}
 	return cancelAnswer(cr, orig), nil
