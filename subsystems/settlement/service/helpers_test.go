@@ -229,3 +229,46 @@ func uploadFees(tb testing.TB, h *hospClient, infno, mdtrtID, psnNo, insuplc, ba
 	}
 	h.ok(tb, infno, insuplc, obj("feedetail", fee), nil)
 }
+
+// appendicitisDiag is the diagnosis of DOMAIN.md's inpatient example.
+var appendicitisDiag = []any{obj("diag_type", "1", "diag_srt_no", "1", "diag_code", "K35.800", "diag_name", "阑尾炎", "diag_time", "2024-05-10 09:00:00")}
+
+// admitAppendicitis admits psn (certificate certno, insured at insuplc)
+// at h as in DOMAIN.md's inpatient example: 2401 on 2024-05-10 and the
+// fee details of testdata/2301_request.json (2301). It returns the stay's
+// mdtrt_id and the priced lines.
+func admitAppendicitis(t *testing.T, h *hospClient, psn, certno, insuplc string) (string, []settlement.PricedLine) {
+	t.Helper()
+	var adm struct {
+		Result struct {
+			MdtrtID string `json:"mdtrt_id"`
+		} `json:"result"`
+	}
+	h.ok(t, "2401", insuplc, obj("mdtrtinfo", obj("psn_no", psn, "insutype", "310", "begntime", "2024-05-10 08:00:00",
+		"mdtrt_cert_type", "02", "mdtrt_cert_no", certno, "med_type", "21", "ipt_no", "IP001", "atddr_no", "D01",
+		"chfpdr_name", "王医生", "adm_dept_codg", "A03", "adm_dept_name", "外科", "dscg_maindiag_code", "K35.800", "dscg_maindiag_name", "阑尾炎"),
+		"diseinfo", appendicitisDiag), &adm)
+	mdtrt := adm.Result.MdtrtID
+	var fees settlement.Request
+	mustReadJSON(t, "2301_request.json", &fees)
+	var in settlement.InputFeeDetail
+	if err := json.Unmarshal(fees.Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	for i := range in.Feedetail {
+		in.Feedetail[i].MdtrtID, in.Feedetail[i].PsnNo = mdtrt, psn
+	}
+	var priced struct {
+		Result []settlement.PricedLine `json:"result"`
+	}
+	h.ok(t, "2301", insuplc, in, &priced)
+	return mdtrt, priced.Result
+}
+
+// dischargeAppendicitis discharges the stay of admitAppendicitis (2402 on
+// 2024-05-20).
+func dischargeAppendicitis(t *testing.T, h *hospClient, psn, mdtrt, insuplc string) {
+	t.Helper()
+	h.ok(t, "2402", insuplc, obj("dscginfo", obj("mdtrt_id", mdtrt, "psn_no", psn, "insutype", "310", "endtime", "2024-05-20 09:00:00",
+		"dise_codg", "K35.800", "dise_name", "阑尾炎", "dscg_way", "1"), "diseinfo", appendicitisDiag), nil)
+}

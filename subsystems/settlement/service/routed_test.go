@@ -393,6 +393,20 @@ func TestRouted2207LikeLocal(t *testing.T) {
 	}
 }
 
+// putRoutedPerson puts the person of DOMAIN.md's 2207 example, with the
+// gender and birth date given, at the insured node and returns the psn_no
+// and certificate number.
+func putRoutedPerson(t *testing.T, f *fed, gend, brdy string) (string, string) {
+	t.Helper()
+	var person settlement.Person
+	mustReadJSON(t, "2207_person.json", &person)
+	person.BaseInfo.Certno, person.BaseInfo.Gend, person.BaseInfo.Brdy = "440301199001011234", gend, brdy
+	if err := f.insured.svc.PutPerson(context.Background(), &person); err != nil {
+		t.Fatal(err)
+	}
+	return person.BaseInfo.PsnNo, person.BaseInfo.Certno
+}
+
 // recordingCheck is a pre-settlement check that warns about bills with a
 // line of code and keeps the bills it saw.
 type recordingCheck struct {
@@ -423,13 +437,7 @@ func TestRoutedPreSettlementCheck(t *testing.T) {
 	ctx := context.Background()
 	chk := &recordingCheck{code: "XL01XC000A001010100001"}
 	f := startFedWith(t, store.SQLite, 1, 30*time.Second, Options{Policies: PolicyMap{"440300": fixturePolicy(t)}}, Options{PreCheck: chk})
-	var person settlement.Person
-	mustReadJSON(t, "2207_person.json", &person)
-	person.BaseInfo.Certno, person.BaseInfo.Gend, person.BaseInfo.Brdy = "440301199001011234", "1", "1990-01-01"
-	if err := f.insured.svc.PutPerson(ctx, &person); err != nil {
-		t.Fatal(err)
-	}
-	psn := person.BaseInfo.PsnNo
+	psn, _ := putRoutedPerson(t, f, "1", "1990-01-01")
 	var acc settlement.Accumulators
 	mustReadJSON(t, "2207_accumulators.json", &acc)
 	if err := f.insured.svc.PutAccumulators(ctx, psn, "310", acc); err != nil {
@@ -475,41 +483,11 @@ func TestRoutedPreSettlementCheck(t *testing.T) {
 func TestRoutedInpatientCaseFeed(t *testing.T) {
 	ctx := context.Background()
 	f := startFed(t, store.SQLite, 30*time.Second, Options{Policies: PolicyMap{"440300": fixturePolicy(t)}})
-	var person settlement.Person
-	mustReadJSON(t, "2207_person.json", &person)
-	person.BaseInfo.Certno, person.BaseInfo.Gend, person.BaseInfo.Brdy = "440301199001011234", "2", "1958-07-01"
-	if err := f.insured.svc.PutPerson(ctx, &person); err != nil {
-		t.Fatal(err)
-	}
-	psn := person.BaseInfo.PsnNo
+	psn, certno := putRoutedPerson(t, f, "2", "1958-07-01")
 	h := newHospital(t, f.treat, "H11010500123", "110105", settlement.Level3)
-	var adm struct {
-		Result struct {
-			MdtrtID string `json:"mdtrt_id"`
-		} `json:"result"`
-	}
-	diag := []any{obj("diag_type", "1", "diag_srt_no", "1", "diag_code", "K35.800", "diag_name", "阑尾炎", "diag_time", "2024-05-10 09:00:00")}
-	h.ok(t, "2401", "440300", obj("mdtrtinfo", obj("psn_no", psn, "insutype", "310", "begntime", "2024-05-10 08:00:00",
-		"mdtrt_cert_type", "02", "mdtrt_cert_no", person.BaseInfo.Certno, "med_type", "21", "ipt_no", "IP001", "atddr_no", "D01",
-		"chfpdr_name", "王医生", "adm_dept_codg", "A03", "adm_dept_name", "外科", "dscg_maindiag_code", "K35.800", "dscg_maindiag_name", "阑尾炎"),
-		"diseinfo", diag), &adm)
-	mdtrt := adm.Result.MdtrtID
-	var fees settlement.Request
-	mustReadJSON(t, "2301_request.json", &fees)
-	var in settlement.InputFeeDetail
-	if err := json.Unmarshal(fees.Input, &in); err != nil {
-		t.Fatal(err)
-	}
-	for i := range in.Feedetail {
-		in.Feedetail[i].MdtrtID, in.Feedetail[i].PsnNo = mdtrt, psn
-	}
-	var priced struct {
-		Result []settlement.PricedLine `json:"result"`
-	}
-	h.ok(t, "2301", "440300", in, &priced)
-	h.ok(t, "2402", "440300", obj("dscginfo", obj("mdtrt_id", mdtrt, "psn_no", psn, "insutype", "310", "endtime", "2024-05-20 09:00:00",
-		"dise_codg", "K35.800", "dise_name", "阑尾炎", "dscg_way", "1"), "diseinfo", diag), nil)
-	tot := settlement.Sum(priced.Result)
+	mdtrt, priced := admitAppendicitis(t, h, psn, certno, "440300")
+	dischargeAppendicitis(t, h, psn, mdtrt, "440300")
+	tot := settlement.Sum(priced)
 	var out settleOut
 	h.ok(t, "2304", "440300", settleData(psn, mdtrt, "", "310", "21", tot), &out)
 
