@@ -20,6 +20,17 @@ func Defaults() []byte {
 	return b
 }
 
+// FurtherNational returns the shipped example of a further national node
+// (national-2.yaml): it shares the settlement hub's database with the
+// first, enrols with a join token and holds no CA.
+func FurtherNational() []byte {
+	b, err := files.ReadFile("national-2.yaml")
+	if err != nil {
+		panic("configs: national-2.yaml missing from the binary: " + err.Error())
+	}
+	return b
+}
+
 // Center returns the shipped file of the center with this admdvs code.
 func Center(admdvs string) ([]byte, error) {
 	name := admdvs + ".yaml"

@@ -51,6 +51,13 @@ type Options struct {
 	CAFingerprint string
 	// StorageURL switches storage to PostgreSQL at this URL.
 	StorageURL string
+	// NodeID installs a further national node under this name (such as
+	// 100000-2; Admdvs must be 100000): it starts from the shipped
+	// national-2.yaml, holds no CA and enrols with Token like a province.
+	NodeID string
+	// HubStorageURL is the settlement hub's database shared by the
+	// national nodes (hub.storage; national nodes only).
+	HubStorageURL string
 	// Overrides are extra YAML documents applied over the center file.
 	Overrides [][]byte
 	// Prefix roots every file-system effect ("/" for the real system).
@@ -156,6 +163,21 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// storageDriver is the store driver of a database URL: cockroach on
+// CockroachDB's port, else postgres.
+func storageDriver(url string) string {
+	if strings.Contains(url, ":26257") {
+		return "cockroach"
+	}
+	return "postgres"
+}
+
+// holdsCA reports whether the node keeps the federation CA (the first
+// national node); every other node enrols with a join token.
+func holdsCA(cfg *config.Config) bool {
+	return cfg.Node.Role == config.RoleNational && cfg.CA.Dir != ""
+}
+
 // path roots an absolute installed path at the prefix.
 func (i *installer) path(p string) string { return filepath.Join(i.o.Prefix, p) }
 
@@ -170,8 +192,15 @@ func NodeConfig(o Options) (*config.Config, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("install: --admdvs %s: %w", o.Admdvs, err)
 	}
-	docs := [][]byte{configs.Defaults(), center}
 	var over strings.Builder
+	if o.NodeID != "" && o.NodeID != o.Admdvs {
+		if o.Admdvs != "100000" {
+			return nil, nil, fmt.Errorf("install: --node-id %s: only the national center (--admdvs 100000) runs several nodes", o.NodeID)
+		}
+		center = configs.FurtherNational()
+		fmt.Fprintf(&over, "node:\n  id: %q\n", o.NodeID)
+	}
+	docs := [][]byte{configs.Defaults(), center}
 	var fed []string
 	for _, kv := range [][2]string{{"national_url", o.NationalURL}, {"enrol_url", o.EnrolURL}, {"ca_fingerprint", o.CAFingerprint}} {
 		if kv[1] != "" {
@@ -182,11 +211,10 @@ func NodeConfig(o Options) (*config.Config, []byte, error) {
 		over.WriteString("federation:\n" + strings.Join(fed, ""))
 	}
 	if o.StorageURL != "" {
-		driver := "postgres"
-		if strings.Contains(o.StorageURL, ":26257") {
-			driver = "cockroach"
-		}
-		fmt.Fprintf(&over, "storage:\n  driver: %s\n  url: %q\n", driver, o.StorageURL)
+		fmt.Fprintf(&over, "storage:\n  driver: %s\n  url: %q\n", storageDriver(o.StorageURL), o.StorageURL)
+	}
+	if o.HubStorageURL != "" {
+		fmt.Fprintf(&over, "hub:\n  storage:\n    driver: %s\n    url: %q\n", storageDriver(o.HubStorageURL), o.HubStorageURL)
 	}
 	docs = append(docs, []byte(over.String()))
 	docs = append(docs, o.Overrides...)
@@ -353,7 +381,7 @@ func (i *installer) steps() []step {
 		own  func() owner
 	}
 	dirs := []dir{{ConfigDir, 0o750, i.rootGroup}, {cfg.DataDir, 0o750, i.owner}, {cfg.TLS.Dir, 0o700, i.owner}}
-	if cfg.Node.Role == config.RoleNational && cfg.CA.Dir != "" {
+	if holdsCA(cfg) {
 		dirs = append(dirs, dir{cfg.CA.Dir, 0o700, i.owner})
 	}
 	for _, d := range dirs {
@@ -371,7 +399,7 @@ func (i *installer) steps() []step {
 		steps = append(steps, i.binaryStep())
 	}
 	steps = append(steps, i.secretStep("secret", cfg.TLS.PassphraseFile))
-	if cfg.Node.Role == config.RoleNational && cfg.CA.PassphraseFile != "" {
+	if holdsCA(cfg) && cfg.CA.PassphraseFile != "" {
 		steps = append(steps, i.secretStep("secret", cfg.CA.PassphraseFile))
 	}
 	steps = append(steps, step{name: "config", restarts: true,
@@ -383,7 +411,7 @@ func (i *installer) steps() []step {
 			return fmt.Sprintf("%s: %s", ConfigPath, what), nil
 		},
 		apply: func(context.Context) error { return ensureFile(i.path(ConfigPath), i.cfgBytes, 0o640, i.rootGroup()) }})
-	if cfg.Node.Role == config.RoleNational {
+	if holdsCA(cfg) {
 		steps = append(steps, i.caStep())
 	}
 	steps = append(steps, i.keysStep())
@@ -502,9 +530,9 @@ func (i *installer) caStep() step {
 		}}
 }
 
-// keysStep makes sure tls.dir holds this center's certificates: enrolled
-// with the join token on provincial centers, issued from the local CA on
-// the national center.
+// keysStep makes sure tls.dir holds this node's certificates: issued from
+// the local CA on the first national node, enrolled with the join token
+// on every other (provincial centers, further national nodes).
 func (i *installer) keysStep() step {
 	cfg := i.cfg
 	tlsDir := i.path(cfg.TLS.Dir)
@@ -514,7 +542,7 @@ func (i *installer) keysStep() step {
 			if perr == nil {
 				m, err := link.LoadMaterial(tlsDir, pass)
 				if err == nil && m.Self().Admdvs == cfg.Node.Admdvs {
-					if cfg.Node.Role == config.RoleNational || i.haveKeyring() {
+					if holdsCA(cfg) || i.haveKeyring() {
 						return "", nil
 					}
 					if i.o.Token == "" {
@@ -530,7 +558,7 @@ func (i *installer) keysStep() step {
 					return "", fmt.Errorf("%s holds keys that do not load (%v); restore them or move them away to enrol again", cfg.TLS.Dir, err)
 				}
 			}
-			if cfg.Node.Role == config.RoleNational {
+			if holdsCA(cfg) {
 				return fmt.Sprintf("generate SM2 keys and issue the national certificates into %s", cfg.TLS.Dir), nil
 			}
 			if i.o.Token == "" {
@@ -548,7 +576,7 @@ func (i *installer) keysStep() step {
 			}
 			var m *link.Material
 			var keyring []byte
-			if cfg.Node.Role == config.RoleNational {
+			if holdsCA(cfg) {
 				capass, err := ReadPassphrase(i.path(cfg.CA.PassphraseFile))
 				if err != nil {
 					return err
@@ -595,8 +623,9 @@ func (i *installer) haveKeyring() bool {
 	return err == nil
 }
 
-// Enrol obtains a provincial center's certificates from the national
-// node's enrolment endpoint with a one-time join token.
+// Enrol obtains a node's certificates (a provincial center's, or a further
+// national node's) from the first national node's enrolment endpoint with
+// a one-time join token.
 func Enrol(ctx context.Context, cfg *config.Config, token string) (*enrol.Result, error) {
 	if cfg.Federation.EnrolURL == "" {
 		return nil, errors.New("federation.enrol_url is not set: pass --enrol-url")

@@ -26,6 +26,8 @@ import (
 	"github.com/ybfed/ybfed/federation/member"
 	"github.com/ybfed/ybfed/node"
 	"github.com/ybfed/ybfed/node/config"
+	"github.com/ybfed/ybfed/node/store"
+	"github.com/ybfed/ybfed/node/store/storetest"
 )
 
 // recorder is a Systemctl that records calls and, on start, runs the
@@ -652,5 +654,59 @@ func TestUnitVerifies(t *testing.T) {
 	out, _ = exec.Command(analyze, "verify", path).CombinedOutput()
 	if !strings.Contains(string(out), "BogusDirective") {
 		t.Errorf("systemd-analyze accepted a broken unit: %s", out)
+	}
+}
+
+// TestInstallFurtherNational installs a second national node (100000-2)
+// beside a running first one: it starts from the shipped
+// national-2.yaml, names the shared hub database, holds no CA, and enrols
+// with a join token for 100000, receiving national certificates and the
+// gossip keyring; a second run changes nothing.
+func TestInstallFurtherNational(t *testing.T) {
+	hub := storetest.Config(t, store.Postgres)
+	nat := startNational(t)
+	tok, err := nat.ca.NewToken("100000", ca.RoleNational, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := t.TempDir()
+	host, req := smallHost(t)
+	var out bytes.Buffer
+	o := Options{Admdvs: "100000", NodeID: "100000-2", HubStorageURL: hub.URL, EnrolURL: nat.url, NationalURL: "https://127.0.0.1:9",
+		Token: tok, CAFingerprint: enrol.Fingerprint(nat.ca.Certificate()), Prefix: prefix,
+		Overrides: [][]byte{loopbackOverride(t), []byte("storage: {driver: sqlite, url: \"\"}\n")},
+		Systemctl: newRecorder(t, prefix), Accounts: FileAccounts{Root: prefix}, Host: host, Requirements: req, ReadyTimeout: time.Minute, Out: &out}
+	if _, err := Install(context.Background(), o); err != nil {
+		t.Fatalf("install: %v\n%s", err, out.String())
+	}
+	cfg, err := config.Load(nil, filepath.Join(prefix, ConfigPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, shared := cfg.HubStoreConfig(); cfg.Node.NodeID() != "100000-2" || cfg.Node.Role != config.RoleNational || !shared || sc.URL != hub.URL || cfg.CA.Dir != "" {
+		t.Errorf("configuration: id %s role %s hub %+v ca %q", cfg.Node.NodeID(), cfg.Node.Role, sc, cfg.CA.Dir)
+	}
+	if _, err := os.Stat(filepath.Join(prefix, "/var/lib/ybnode/ca")); !os.IsNotExist(err) {
+		t.Errorf("a further national node got a CA directory (%v)", err)
+	}
+	pass, _ := ReadPassphrase(filepath.Join(prefix, cfg.TLS.PassphraseFile))
+	m, err := link.LoadMaterial(filepath.Join(prefix, cfg.TLS.Dir), pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Self().Role != ca.RoleNational || m.Self().Admdvs != "100000" || !m.CA.Equal(nat.ca.Certificate()) {
+		t.Errorf("material %+v", m.Self())
+	}
+	if b, err := os.ReadFile(filepath.Join(prefix, cfg.DataDir, member.KeyringFile)); err != nil || len(b) == 0 {
+		t.Errorf("gossip keyring not received: %v", err)
+	}
+	out.Reset()
+	o.Token = ""
+	if rep, err := Install(context.Background(), o); err != nil || rep.Changed {
+		t.Fatalf("second install changed=%v err=%v\n%s", rep != nil && rep.Changed, err, out.String())
+	}
+	// --node-id is for the national center only.
+	if _, _, err := NodeConfig(Options{Admdvs: "440000", NodeID: "440000-2"}); err == nil || !strings.Contains(err.Error(), "only the national center") {
+		t.Errorf("--node-id on a province: %v", err)
 	}
 }

@@ -104,6 +104,8 @@ that it does not appear in the process list.`,
 	f.StringVar(&tokenFile, "token-file", "", "read the join token from this file")
 	f.StringVar(&o.CAFingerprint, "ca-fingerprint", "", "hex SM3 fingerprint of the federation CA (printed by ybnode join-token)")
 	f.StringVar(&o.StorageURL, "storage-url", "", "use PostgreSQL at this postgres:// URL instead of SQLite")
+	f.StringVar(&o.NodeID, "node-id", "", "install a further national node under this name (e.g. 100000-2, with --admdvs 100000 and a join token for 100000)")
+	f.StringVar(&o.HubStorageURL, "hub-storage-url", "", "national nodes: the settlement hub's database shared by every national node (postgres:// or CockroachDB URL)")
 	f.StringArrayVar(&overrides, "override", nil, "YAML file applied over the center configuration (repeatable)")
 	f.StringVar(&o.Prefix, "prefix", "/", "root directory for every installed file")
 	f.StringVar(&binary, "binary", "", "ybnode executable to install (default: this one)")
