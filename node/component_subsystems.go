@@ -556,7 +556,8 @@ func (b *Business) preCheck() service.PreChecker {
 
 // SupervisionPreCheck runs supervision's rules on a settlement before it
 // is answered (2206/2207/2303/2304) and turns the findings into warnings
-// of the answer's warn_msg: "<rule id> <rule name>: <content>".
+// of the answer's warn_msg ("<rule id> <rule name>: <content>"), or, for
+// a rule marked block, into the refusal of the settlement.
 type SupervisionPreCheck struct {
 	Supervision *supervision.Service
 }
@@ -564,7 +565,7 @@ type SupervisionPreCheck struct {
 var _ service.PreChecker = SupervisionPreCheck{}
 
 // PreSettle checks b; without a rule library there are no warnings.
-func (a SupervisionPreCheck) PreSettle(ctx context.Context, b *service.PreSettleBill) ([]string, error) {
+func (a SupervisionPreCheck) PreSettle(ctx context.Context, b *service.PreSettleBill) ([]service.PreCheckFinding, error) {
 	bill := supervisionBill(b)
 	fs, err := a.Supervision.CheckBill(ctx, bill)
 	if errors.Is(err, supervision.ErrNoRules) {
@@ -573,9 +574,9 @@ func (a SupervisionPreCheck) PreSettle(ctx context.Context, b *service.PreSettle
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(fs))
+	out := make([]service.PreCheckFinding, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, f.RuleID+" "+f.RuleName+": "+f.Content)
+		out = append(out, service.PreCheckFinding{Text: f.RuleID + " " + f.RuleName + ": " + f.Content, Block: f.Block})
 	}
 	return out, nil
 }

@@ -2,7 +2,10 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -33,7 +36,7 @@ type timedCheck struct {
 	took *[]time.Duration
 }
 
-func (c timedCheck) PreSettle(ctx context.Context, b *service.PreSettleBill) ([]string, error) {
+func (c timedCheck) PreSettle(ctx context.Context, b *service.PreSettleBill) ([]service.PreCheckFinding, error) {
 	start := time.Now()
 	w, err := c.pc.PreSettle(ctx, b)
 	*c.took = append(*c.took, time.Since(start))
@@ -42,13 +45,19 @@ func (c timedCheck) PreSettle(ctx context.Context, b *service.PreSettleBill) ([]
 
 func newPresettleEnv(tb testing.TB, db *store.DB) *presettleEnv {
 	tb.Helper()
+	return newPresettleEnvRules(tb, db, "testdata/presettle_rules.json")
+}
+
+// newPresettleEnvRules is newPresettleEnv with the rule library at rules.
+func newPresettleEnvRules(tb testing.TB, db *store.DB, rules string) *presettleEnv {
+	tb.Helper()
 	ctx := context.Background()
 	keys := testKeys(tb)
 	seeded, err := service.SeedNode(ctx, db, keys, "440000", 20, 3)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b, err := NewBusiness(BusinessOptions{Keys: keys, Rules: "testdata/presettle_rules.json"})
+	b, err := NewBusiness(BusinessOptions{Keys: keys, Rules: rules})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -133,6 +142,62 @@ func TestPreSettlementWarnings(t *testing.T) {
 					t.Errorf("%s %s: warn_msg %q, want %q", tc.name, infno, w, tc.want)
 				}
 			}
+		}
+	})
+}
+
+// TestPreSettlementBlockingRule: a rule of supervision's library marked
+// "block" refuses the 2206 and 2207 it fires on (infcode -1, the rule in
+// err_msg) and the 2207 stores nothing; a bill it does not fire on
+// settles.
+func TestPreSettlementBlockingRule(t *testing.T) {
+	raw, err := os.ReadFile("testdata/presettle_rules.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lib map[string]any
+	if err := json.Unmarshal(raw, &lib); err != nil {
+		t.Fatal(err)
+	}
+	blocked := false
+	for _, r := range lib["rules"].([]any) {
+		if r := r.(map[string]any); r["id"] == "R104" {
+			r["block"], blocked = true, true
+		}
+	}
+	if !blocked {
+		t.Fatal("testdata rule library has no R104")
+	}
+	path := filepath.Join(t.TempDir(), "rules.json")
+	raw, _ = json.Marshal(lib)
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPresettleEnvRules(t, db, path)
+		settled := func() int {
+			var n int
+			if err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM stl_setl`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		in := e.visit(t, e.svc, 0, 10)
+		p := e.seeded.Persons[0]
+		for _, infno := range []string{"2206", "2207"} {
+			r := hospitalResponse(t, e.svc, e.seeded.Hospitals[2], &e.seq, p.Insuplc, infno, in)
+			if r.Infcode != -1 || !strings.HasPrefix(r.ErrMsg, "supervision: R104 超每日最大用量: ") || !strings.Contains(r.ErrMsg, "blocking pre-settlement rule") {
+				t.Errorf("%s over the daily quantity with R104 blocking: %+v", infno, r)
+			}
+		}
+		if n := settled(); n != 0 {
+			t.Errorf("%d settlements stored after a blocked 2207", n)
+		}
+		if w := e.settle(t, e.svc, 1, "2207", e.visit(t, e.svc, 1, 5)); w != "" {
+			t.Errorf("a bill within the daily quantity: warn_msg %q", w)
+		}
+		if n := settled(); n != 1 {
+			t.Errorf("%d settlements stored, want 1", n)
 		}
 	})
 }

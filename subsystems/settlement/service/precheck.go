@@ -37,12 +37,21 @@ type PreSettleBill struct {
 	Medfee, FundPay                   fen.Fen
 }
 
+// PreCheckFinding is one finding of a pre-settlement check.
+type PreCheckFinding struct {
+	// Text is what the answer says of it: "<rule id> <rule name>: <content>".
+	Text string
+	// Block refuses the settlement instead of warning about it.
+	Block bool
+}
+
 // PreChecker checks a settlement before it is answered (intelligent
 // supervision's pre-settlement rules); the node wires it. Its warnings go
-// into the answer's warn_msg; an error is logged and the settlement goes
-// on without warnings.
+// into the answer's warn_msg; a blocking finding refuses the settlement
+// (infcode -1, nothing paid); an error is logged and the settlement goes
+// on without the check.
 type PreChecker interface {
-	PreSettle(ctx context.Context, b *PreSettleBill) ([]string, error)
+	PreSettle(ctx context.Context, b *PreSettleBill) ([]PreCheckFinding, error)
 }
 
 // visitDiagnoses reads the diagnoses and admission time stored with a
@@ -79,9 +88,14 @@ func preCheckBatch(in *settlement.InputSettle) string {
 
 // preCheck runs the pre-settlement check of a settlement computed here
 // (settleLocal) or answered by the insured place (settleRouted: gend and
-// brdy come from its setlinfo) and returns the warn_msg ("" without
-// warnings).
-func (s *Service) preCheck(ctx context.Context, q querier, c *call, t *settleTarget, res *settlement.Result, gend, brdy, batch string) string {
+// brdy come from its setlinfo). It sets the answer's warn_msg (empty
+// without warnings) and returns the refusal of blocking findings
+// (EFORBIDDEN), if any.
+func (s *Service) preCheck(ctx context.Context, q querier, c *call, t *settleTarget, res *settlement.Result, gend, brdy, batch string) error {
+	c.warn = ""
+	if s.precheck == nil {
+		return nil
+	}
 	si := &res.Setlinfo
 	b := &PreSettleBill{SetlID: si.SetlID, MdtrtID: t.visit.mdtrtID, PsnNo: t.visit.psnNo, Fixmedins: c.req.FixmedinsCode,
 		MedinsLv: c.hosp.level, Gend: gend, Brdy: brdy, Inpatient: t.visit.inpatient,
@@ -95,13 +109,13 @@ func (s *Service) preCheck(ctx context.Context, q querier, c *call, t *settleTar
 		Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 	})
 	if !ok {
-		return ""
+		return nil
 	}
 	rows, err := rq.Query(ctx, `SELECT line FROM stl_fee WHERE mdtrt_id = ? AND status = 'active' AND setl_id = '' AND (? = '' OR chrg_bchno = ?) ORDER BY feedetl_sn`,
 		t.visit.mdtrtID, batch, batch)
 	if err != nil {
 		s.log.Error("pre-settlement check: fee lines", "mdtrt_id", t.visit.mdtrtID, "err", err)
-		return ""
+		return nil
 	}
 	for rows.Next() {
 		var raw string
@@ -115,19 +129,34 @@ func (s *Service) preCheck(ctx context.Context, q querier, c *call, t *settleTar
 	}
 	if err := rows.Close(); err != nil {
 		s.log.Error("pre-settlement check: fee lines", "mdtrt_id", t.visit.mdtrtID, "err", err)
-		return ""
+		return nil
 	}
-	warns, err := s.precheck.PreSettle(ctx, b)
+	fs, err := s.precheck.PreSettle(ctx, b)
 	if err != nil {
 		s.log.Warn("pre-settlement check failed; settling without it", "mdtrt_id", t.visit.mdtrtID, "err", err)
-		return ""
+		return nil
 	}
-	if len(warns) == 0 {
-		return ""
+	var warns, blocks []string
+	for _, f := range fs {
+		if f.Block {
+			blocks = append(blocks, f.Text)
+		} else {
+			warns = append(warns, f.Text)
+		}
 	}
-	msg := strings.Join(warns, "; ")
+	c.warn = joinFindings(warns, "warnings")
+	if len(blocks) > 0 {
+		s.log.Info("settlement refused by a blocking pre-settlement rule", "mdtrt_id", t.visit.mdtrtID, "msgid", c.req.Msgid, "findings", len(blocks))
+		return settlement.Errorf(settlement.EFORBIDDEN, "supervision: %s (blocking pre-settlement rule; nothing was paid)", joinFindings(blocks, "findings"))
+	}
+	return nil
+}
+
+// joinFindings joins findings for an answer, at most about 1,000 bytes.
+func joinFindings(fs []string, what string) string {
+	msg := strings.Join(fs, "; ")
 	if len(msg) > 1000 {
-		msg = msg[:1000] + fmt.Sprintf("… (%d warnings)", len(warns))
+		msg = msg[:1000] + fmt.Sprintf("… (%d %s)", len(fs), what)
 	}
 	return msg
 }

@@ -59,8 +59,9 @@ func unavailableErr(format string, args ...any) error {
 // the insured place's output.
 // readOnly forwards a request that changes nothing anywhere and answers
 // with the insured place's output; seen, when set, looks at that output
-// first (the pre-settlement check of a routed 2206/2303).
-func (s *Service) readOnly(ctx context.Context, c *call, req *route.Request, seen func(out json.RawMessage)) ([]byte, error) {
+// first and may refuse it (the pre-settlement check of a routed
+// 2206/2303).
+func (s *Service) readOnly(ctx context.Context, c *call, req *route.Request, seen func(out json.RawMessage) error) ([]byte, error) {
 	reply, err := s.forward(ctx, req)
 	if err != nil {
 		if settlement.ErrorCode(err) != settlement.EINTERNAL {
@@ -72,7 +73,9 @@ func (s *Service) readOnly(ctx context.Context, c *call, req *route.Request, see
 		return nil, err
 	}
 	if seen != nil {
-		seen(reply.Output)
+		if err := seen(reply.Output); err != nil {
+			return nil, err
+		}
 	}
 	return s.success(c, json.RawMessage(reply.Output))
 }
@@ -80,11 +83,21 @@ func (s *Service) readOnly(ctx context.Context, c *call, req *route.Request, see
 // routedPreCheck runs the pre-settlement check at the treatment place on
 // a settlement the insured place answered: the fee lines and diagnoses
 // are this node's, gender and birth date come from the answer's setlinfo.
-func (s *Service) routedPreCheck(ctx context.Context, q querier, c *call, t *settleTarget, in *settlement.InputSettle, res *settlement.Result) {
-	if s.precheck != nil {
-		c.warn = s.preCheck(ctx, q, c, t, res, res.Setlinfo.Gend, res.Setlinfo.Brdy, preCheckBatch(in))
+// A blocking finding is returned as a *blockedError.
+func (s *Service) routedPreCheck(ctx context.Context, q querier, c *call, t *settleTarget, in *settlement.InputSettle, res *settlement.Result) error {
+	if err := s.preCheck(ctx, q, c, t, res, res.Setlinfo.Gend, res.Setlinfo.Brdy, preCheckBatch(in)); err != nil {
+		return &blockedError{err}
 	}
+	return nil
 }
+
+// blockedError is a routed settlement refused at the treatment place by a
+// blocking pre-settlement rule after the insured place settled it:
+// routedWrite reverses it there.
+type blockedError struct{ err error }
+
+func (e *blockedError) Error() string { return e.err.Error() }
+func (e *blockedError) Unwrap() error { return e.err }
 
 func shortErr(err error) string {
 	s := err.Error()
@@ -211,8 +224,9 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 		return nil, replyError(reply)
 	case ferr == nil:
 		var undo bool
+		var blocked *blockedError
 		err := s.gc.Tx(ctx, func(tx *store.Tx) error {
-			resp, undo = nil, false
+			resp, undo, blocked = nil, false, nil
 			e, err := lookupMsg(ctx, tx, c.req.Msgid)
 			if err != nil {
 				return err
@@ -232,6 +246,12 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 				return s.setOutbox(ctx, tx, c.req.Msgid, c.req.Infno, c.req.InsuplcAdmdvs, c.in.PersonNo(), c.req.FixmedinsCode, routeReversing)
 			}
 			out, err := apply(ctx, tx, reply)
+			if errors.As(err, &blocked) {
+				// Refused here after the insured place settled: take it
+				// back there, as for a changed visit.
+				undo = true
+				return s.setOutbox(ctx, tx, c.req.Msgid, c.req.Infno, c.req.InsuplcAdmdvs, c.in.PersonNo(), c.req.FixmedinsCode, routeReversing)
+			}
 			if err != nil {
 				return err
 			}
@@ -245,6 +265,10 @@ func (s *Service) routedWrite(ctx context.Context, c *call, req *route.Request,
 		})
 		if err == nil && undo {
 			s.pushReversal(ctx, c.req.Msgid)
+			if blocked != nil {
+				return nil, settlement.Errorf(settlement.EFORBIDDEN, "%s; the insured place's settlement of %s was reversed (冲正), use a new msgid",
+					settlement.ErrorMessage(blocked.err), c.req.Msgid)
+			}
 			return nil, settlement.Errorf(settlement.ECONFLICT, "input.data: the visit changed while %s was routed; it was reversed (冲正), use a new msgid", c.req.Msgid)
 		}
 		if err != nil && settlement.ErrorCode(err) == settlement.EINTERNAL {
@@ -377,11 +401,15 @@ func (s *Service) settleRouted(ctx context.Context, c *call, pre bool) ([]byte, 
 	if pre {
 		req := s.routeRequest(c, route.KindPreSettle)
 		req.Settle = &si
-		return s.readOnly(ctx, c, req, func(out json.RawMessage) {
+		return s.readOnly(ctx, c, req, func(out json.RawMessage) error {
 			var res settlement.Result
-			if json.Unmarshal(out, &res) == nil {
-				s.routedPreCheck(ctx, s.db, c, pt, in, &res)
+			if json.Unmarshal(out, &res) != nil {
+				return nil
 			}
+			if err := s.routedPreCheck(ctx, s.db, c, pt, in, &res); err != nil {
+				return errors.Unwrap(err) // nothing was settled anywhere
+			}
+			return nil
 		})
 	}
 	req := s.routeRequest(c, route.KindSettle)
@@ -400,7 +428,9 @@ func (s *Service) settleRouted(ctx context.Context, c *call, pre bool) ([]byte, 
 		if st.SetlID != si.SetlID || st.Totals() != in.Data.Totals {
 			return nil, settlement.Errorf(settlement.EINTERNAL, "insured place answered for another settlement")
 		}
-		s.routedPreCheck(ctx, tx, c, t, in, &res)
+		if err := s.routedPreCheck(ctx, tx, c, t, in, &res); err != nil {
+			return nil, err
+		}
 		row := &setlRow{setlID: st.SetlID, msgid: c.req.Msgid, infno: c.req.Infno, role: roleTreatment, mdtrtID: t.visit.mdtrtID,
 			psnNo: st.PsnNo, insutype: st.Insutype, fixmedins: c.req.FixmedinsCode, treatment: c.req.MdtrtareaAdmvs, insuplc: c.req.InsuplcAdmdvs,
 			setlTime: st.SetlTime, medfee: st.MedfeeSumamt, fundPay: st.FundPaySumamt, acctPay: st.AcctPay, cashPay: st.PsnCashPay,

@@ -407,24 +407,32 @@ func putRoutedPerson(t *testing.T, f *fed, gend, brdy string) (string, string) {
 	return person.BaseInfo.PsnNo, person.BaseInfo.Certno
 }
 
-// recordingCheck is a pre-settlement check that warns about bills with a
-// line of code and keeps the bills it saw.
+// recordingCheck is a pre-settlement check that warns about (or, with
+// block, refuses) bills with a line of code and keeps the bills it saw.
 type recordingCheck struct {
 	code  string
 	mu    sync.Mutex
+	block bool
 	bills []PreSettleBill
 }
 
-func (r *recordingCheck) PreSettle(_ context.Context, b *PreSettleBill) ([]string, error) {
+func (r *recordingCheck) PreSettle(_ context.Context, b *PreSettleBill) ([]PreCheckFinding, error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.bills = append(r.bills, *b)
-	r.mu.Unlock()
 	for _, l := range b.Lines {
 		if l.Code == r.code {
-			return []string{"R900 测试规则: " + l.Code}, nil
+			return []PreCheckFinding{{Text: "R900 测试规则: " + l.Code, Block: r.block}}, nil
 		}
 	}
 	return nil, nil
+}
+
+// setBlock makes the check's finding block (or only warn).
+func (r *recordingCheck) setBlock(b bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.block = b
 }
 
 // TestRoutedPreSettlementCheck: the treatment node's pre-settlement check

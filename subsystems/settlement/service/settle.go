@@ -244,8 +244,8 @@ func (s *Service) settleLocal(ctx context.Context, c *call, q querier, tx *store
 	if err != nil {
 		return nil, err
 	}
-	if s.precheck != nil {
-		c.warn = s.preCheck(ctx, q, c, t, &res, sp.person.BaseInfo.Gend, sp.person.BaseInfo.Brdy, preCheckBatch(in))
+	if err := s.preCheck(ctx, q, c, t, &res, sp.person.BaseInfo.Gend, sp.person.BaseInfo.Brdy, preCheckBatch(in)); err != nil {
+		return nil, err
 	}
 	if tx == nil { // pre-settlement: nothing written
 		return &res, nil
