@@ -57,7 +57,7 @@ type SettlementComponent struct {
 
 	svc      *service.Service
 	hub      *route.Hub
-	hubDB    *store.DB // the shared hub database (hub.storage), nil when the node's own
+	hubDB    *store.DB // the shared hub database (Host.HubDB), nil when the node's own
 	notReady error
 	client   *route.Client
 	stop     context.CancelFunc
@@ -99,26 +99,15 @@ func (c *SettlementComponent) Start(ctx context.Context, h *Host) error {
 	var resolve func(context.Context) (int, error)
 	if cfg.Node.Role == config.RoleNational {
 		db := h.DB
-		if sc, shared := cfg.HubStoreConfig(); shared {
-			// National nodes sharing the hub role share this database; each
-			// keeps its own node database for everything else (reference
-			// data, audit log, console).
-			var err error
-			if db, err = store.Open(ctx, sc, h.Log); err != nil {
-				return fmt.Errorf("settlement hub database: %w", err)
-			}
-			c.hubDB = db
-			log.Info("settlement hub on the shared database", "driver", sc.Driver, "hub", cfg.Node.NodeID())
+		if h.HubDB != nil {
+			db, c.hubDB = h.HubDB, h.HubDB
+			log.Info("settlement hub on the shared database", "hub", cfg.Node.NodeID())
 		}
 		hub, err := route.NewHub(route.HubOptions{Name: cfg.Node.NodeID(), DB: db, Material: c.mat, Directory: c.dir, Log: log, Timeout: c.RouteTimeout, Observe: c.OnHub})
 		if err == nil {
 			err = hub.Migrate(ctx)
 		}
 		if err != nil {
-			if c.hubDB != nil {
-				c.hubDB.Close()
-				c.hubDB = nil
-			}
 			return err
 		}
 		if h.Internode != nil {
@@ -230,9 +219,6 @@ func (c *SettlementComponent) Stop(ctx context.Context) error {
 	}
 	if c.hub != nil {
 		c.hub.Close()
-	}
-	if c.hubDB != nil {
-		return c.hubDB.Close()
 	}
 	return nil
 }

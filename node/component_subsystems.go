@@ -16,7 +16,6 @@ import (
 	"github.com/ybfed/ybfed/federation/refdata/catalog"
 	"github.com/ybfed/ybfed/federation/route"
 	"github.com/ybfed/ybfed/node/config"
-	"github.com/ybfed/ybfed/node/store"
 	"github.com/ybfed/ybfed/subsystems/analytics"
 	"github.com/ybfed/ybfed/subsystems/basicinfo"
 	"github.com/ybfed/ybfed/subsystems/credit"
@@ -42,7 +41,6 @@ type SubsystemComponent struct {
 	name      string
 	internode func(*mux.Router)
 	hubStore  bool
-	shared    *store.DB // the shared hub database it runs on, opened by Start
 	started   bool
 }
 
@@ -62,8 +60,8 @@ func (c *SubsystemComponent) WithInternode(register func(*mux.Router)) *Subsyste
 }
 
 // OnHubStore makes the subsystem keep its tables, on a national node whose
-// configuration names a shared hub database (hub.storage), in that
-// database instead of the node's own, so that the national nodes sharing
+// configuration names a shared hub database (hub.storage, Host.HubDB), in
+// that database instead of the node's own, so that the national nodes sharing
 // the hub role share them too (basicinfo's national person index: a
 // province's push to one national node is found by a look-up at another).
 func (c *SubsystemComponent) OnHubStore() *SubsystemComponent {
@@ -88,19 +86,12 @@ func (c *SubsystemComponent) Start(ctx context.Context, h *Host) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	db := h.DB
-	if c.hubStore && h.Config != nil && h.Config.Node.Role == config.RoleNational {
-		if sc, ok := h.Config.HubStoreConfig(); ok {
-			shared, err := store.Open(ctx, sc, log)
-			if err != nil {
-				return fmt.Errorf("%s: shared hub database: %w", d.Name, err)
-			}
-			c.shared, db = shared, shared
-			log.Info("subsystem on the shared hub database", "subsystem", d.Name, "driver", sc.Driver)
-		}
+	if c.hubStore && h.HubDB != nil {
+		db = h.HubDB
+		log.Info("subsystem on the shared hub database", "subsystem", d.Name)
 	}
 	if d.Migrations != nil {
 		if err := db.Migrate(ctx, d.Name, d.Migrations); err != nil {
-			c.closeShared()
 			return fmt.Errorf("%s: %w", d.Name, err)
 		}
 	}
@@ -112,7 +103,6 @@ func (c *SubsystemComponent) Start(ctx context.Context, h *Host) error {
 		env.Admdvs = h.Config.Node.Admdvs
 	}
 	if err := c.s.Start(ctx, env); err != nil {
-		c.closeShared()
 		return fmt.Errorf("%s: start: %w", d.Name, err)
 	}
 	c.started = true
@@ -136,16 +126,7 @@ func (c *SubsystemComponent) Stop(ctx context.Context) error {
 		return nil
 	}
 	c.started = false
-	err := c.s.Stop(ctx)
-	c.closeShared()
-	return err
-}
-
-func (c *SubsystemComponent) closeShared() {
-	if c.shared != nil {
-		c.shared.Close()
-		c.shared = nil
-	}
+	return c.s.Stop(ctx)
 }
 
 // BusinessOptions locate the reference data of the business subsystems

@@ -281,7 +281,17 @@ func TestNationalIndexOnSharedHubStore(t *testing.T) {
 		svc := basicinfo.New(basicinfo.Options{Keys: testKeys(t), SyncInterval: -1})
 		comp := NewSubsystemComponent(svc).OnHubStore()
 		own := storetest.Open(t, store.SQLite)
-		if err := comp.Start(ctx, &Host{Config: cfg, DB: own, Admin: mux.NewRouter()}); err != nil {
+		h := &Host{Config: cfg, DB: own, Admin: mux.NewRouter()}
+		if admdvs == "100000" {
+			// As the node opens it for a national node with hub.storage.
+			hub, err := store.Open(ctx, sc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { hub.Close() })
+			h.HubDB = hub
+		}
+		if err := comp.Start(ctx, h); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = comp.Stop(ctx) })

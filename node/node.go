@@ -65,6 +65,9 @@ type Host struct {
 	Config *config.Config
 	Log    *slog.Logger
 	DB     *store.DB
+	// HubDB is the settlement hub's database that the national nodes
+	// sharing the hub role share (hub.storage); nil on every other node.
+	HubDB *store.DB
 	// Metrics registers the component's collectors on the node's registry.
 	Metrics prometheus.Registerer
 	// Routers of the node's listeners; Console and Enrol may be nil.
@@ -95,11 +98,12 @@ type Options struct {
 
 // Node is one running center.
 type Node struct {
-	cfg  *config.Config
-	opts Options
-	log  *slog.Logger
-	db   *store.DB
-	reg  *prometheus.Registry
+	cfg   *config.Config
+	opts  Options
+	log   *slog.Logger
+	db    *store.DB
+	hubDB *store.DB // hub.storage, national nodes sharing the hub role
+	reg   *prometheus.Registry
 
 	listeners map[string]net.Listener
 	servers   map[string]*http.Server
@@ -249,6 +253,15 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.db = db
 	n.AddCheck("store", db.Ping)
+	if sc, shared := n.cfg.HubStoreConfig(); shared && n.cfg.Node.Role == config.RoleNational {
+		// National nodes sharing the hub role share this database; each
+		// keeps its own node database for everything else (reference
+		// data, audit log, console).
+		if n.hubDB, err = store.Open(ctx, sc, n.log); err != nil {
+			return fmt.Errorf("node: hub database: %w", err)
+		}
+		n.log.Info("shared hub database", "driver", sc.Driver, "node", n.cfg.Node.NodeID())
+	}
 	if n.audit, err = auditlog.Open(ctx, db); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -341,7 +354,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	admin.Handle("/metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg})).Methods(http.MethodGet)
 	n.routers[Hospital].HandleFunc("/healthz", n.healthz).Methods(http.MethodGet)
 
-	h := &Host{Config: n.cfg, Log: n.log, DB: db, Metrics: n.reg, Node: n, Audit: n.audit,
+	h := &Host{Config: n.cfg, Log: n.log, DB: db, HubDB: n.hubDB, Metrics: n.reg, Node: n, Audit: n.audit,
 		Hospital: n.routers[Hospital], Internode: n.routers[Internode], Admin: admin,
 		Console: n.routers[Console], Enrol: n.routers[Enrol]}
 	components := n.opts.Components
@@ -448,6 +461,12 @@ func (n *Node) closeAll(ctx context.Context) error {
 		}
 	}
 	n.started = nil
+	if n.hubDB != nil {
+		if err := n.hubDB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close hub database: %w", err))
+		}
+		n.hubDB = nil
+	}
 	if n.db != nil {
 		if err := n.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
