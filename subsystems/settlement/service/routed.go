@@ -55,8 +55,6 @@ func unavailableErr(format string, args ...any) error {
 	return &settlement.Error{Code: route.EUNAVAILABLE, Message: fmt.Sprintf(format, args...)}
 }
 
-// readOnly forwards a transaction that changes nothing and answers with
-// the insured place's output.
 // readOnly forwards a request that changes nothing anywhere and answers
 // with the insured place's output; seen, when set, looks at that output
 // first and may refuse it (the pre-settlement check of a routed
@@ -83,12 +81,8 @@ func (s *Service) readOnly(ctx context.Context, c *call, req *route.Request, see
 // routedPreCheck runs the pre-settlement check at the treatment place on
 // a settlement the insured place answered: the fee lines and diagnoses
 // are this node's, gender and birth date come from the answer's setlinfo.
-// A blocking finding is returned as a *blockedError.
 func (s *Service) routedPreCheck(ctx context.Context, q querier, c *call, t *settleTarget, in *settlement.InputSettle, res *settlement.Result) error {
-	if err := s.preCheck(ctx, q, c, t, res, res.Setlinfo.Gend, res.Setlinfo.Brdy, preCheckBatch(in)); err != nil {
-		return &blockedError{err}
-	}
-	return nil
+	return s.preCheck(ctx, q, c, t, res, res.Setlinfo.Gend, res.Setlinfo.Brdy, preCheckBatch(in))
 }
 
 // blockedError is a routed settlement refused at the treatment place by a
@@ -406,10 +400,7 @@ func (s *Service) settleRouted(ctx context.Context, c *call, pre bool) ([]byte, 
 			if json.Unmarshal(out, &res) != nil {
 				return nil
 			}
-			if err := s.routedPreCheck(ctx, s.db, c, pt, in, &res); err != nil {
-				return errors.Unwrap(err) // nothing was settled anywhere
-			}
-			return nil
+			return s.routedPreCheck(ctx, s.db, c, pt, in, &res) // a refusal: nothing was settled anywhere
 		})
 	}
 	req := s.routeRequest(c, route.KindSettle)
@@ -429,7 +420,7 @@ func (s *Service) settleRouted(ctx context.Context, c *call, pre bool) ([]byte, 
 			return nil, settlement.Errorf(settlement.EINTERNAL, "insured place answered for another settlement")
 		}
 		if err := s.routedPreCheck(ctx, tx, c, t, in, &res); err != nil {
-			return nil, err
+			return nil, &blockedError{err}
 		}
 		row := &setlRow{setlID: st.SetlID, msgid: c.req.Msgid, infno: c.req.Infno, role: roleTreatment, mdtrtID: t.visit.mdtrtID,
 			psnNo: st.PsnNo, insutype: st.Insutype, fixmedins: c.req.FixmedinsCode, treatment: c.req.MdtrtareaAdmvs, insuplc: c.req.InsuplcAdmdvs,
